@@ -1,0 +1,135 @@
+"""Account rules: creating users, checking sign-ins with throttling, and one-time reset links."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from . import clock, passwords
+from .db import write
+from .store import accounts as store
+from .store import audit
+
+ROLES = ("patient", "clinician", "caregiver")
+
+
+class AccountError(ValueError):
+    """A problem the user can fix, tied to one form field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored only as hashes, so a copy of the database cannot be used to sign in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(*, email: str, name: str, role: str, password: str, time_zone: str,
+                actor_id=None, conn=None) -> int:
+    """Create an account, or raise AccountError naming the field at fault. Nothing is written then."""
+    if role not in ROLES:
+        raise AccountError("role", f"Role must be one of {', '.join(ROLES)}.")
+    if not clock.is_time_zone(time_zone):
+        raise AccountError("time_zone", "Choose a time zone from the list.")
+    message = passwords.problem(password)
+    if message:
+        raise AccountError("password", message)
+    email = email.strip()
+    with write(conn) as tx:
+        if store.user_by_email(email) is not None:
+            raise AccountError("email", "An account with this email already exists. Sign in instead.")
+        user_id = store.insert_user(
+            tx, email=email, name=name.strip(), role=role,
+            password_hash=passwords.hash_password(password), time_zone=time_zone,
+            created_at=clock.to_db(clock.now()),
+        )
+        audit.record("account_created", "ok", actor_id=actor_id or user_id, subject=role, conn=tx)
+    return user_id
+
+
+@dataclass
+class SignIn:
+    user: object | None
+    wait_minutes: int = 0
+
+
+def _delay(failures: int, allowed: int) -> timedelta:
+    """Growing delay once the allowance is used: 30 s, 1 min, 2 min ... up to 15 minutes."""
+    if failures < allowed:
+        return timedelta(0)
+    return timedelta(seconds=min(30 * 2 ** (failures - allowed), 15 * 60))
+
+
+def sign_in(email: str, password: str, address: str, *, per_account: int, per_address: int) -> SignIn:
+    """Check a sign-in; unknown email and wrong password fail alike, and both count as failures."""
+    now = clock.now()
+    keys = {f"email:{email.strip().casefold()}": per_account, f"address:{address}": per_address}
+    for key in keys:
+        row = store.throttle(key)
+        if row and row["blocked_until"] and clock.from_db(row["blocked_until"]) > now:
+            wait = clock.from_db(row["blocked_until"]) - now
+            with write() as tx:
+                audit.record("sign_in", "throttled", subject=key.split(":")[0], address=address,
+                             conn=tx)
+            return SignIn(None, wait_minutes=max(1, -(-int(wait.total_seconds()) // 60)))
+    user = store.user_by_email(email.strip())
+    if passwords.verify(user["password_hash"] if user else None, password):
+        with write() as tx:
+            store.clear_throttle(tx, f"email:{email.strip().casefold()}")
+            audit.record("sign_in", "ok", actor_id=user["id"], address=address, conn=tx)
+        return SignIn(user)
+    with write() as tx:
+        for key, allowed in keys.items():
+            row = store.throttle(key)
+            failures = (row["failures"] if row else 0) + 1
+            delay = _delay(failures, allowed)
+            store.save_throttle(tx, key, failures, clock.to_db(now + delay) if delay else None)
+        audit.record("sign_in", "failed", actor_id=user["id"] if user else None, address=address,
+                     conn=tx)
+    return SignIn(None)
+
+
+def create_password_reset(email: str, minutes: int) -> str:
+    """A one-time token for the reset link; only its hash is kept."""
+    user = store.user_by_email(email)
+    if user is None:
+        raise AccountError("email", f"No account with the email {email}.")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    with write() as tx:
+        store.insert_password_reset(
+            tx, token_hash=token_hash(token), user_id=user["id"], created_at=clock.to_db(now),
+            expires_at=clock.to_db(now + timedelta(minutes=minutes)),
+        )
+        audit.record("password_reset_link", "ok", actor_id=None, patient_id=None,
+                     subject=f"user:{user['id']}", conn=tx)
+    return token
+
+
+def usable_password_reset(token: str):
+    row = store.password_reset(token_hash(token))
+    if row is None or row["used_at"] or clock.from_db(row["expires_at"]) <= clock.now():
+        return None
+    return row
+
+
+def reset_password(token: str, password: str, address: str) -> bool:
+    """Set a new password through a reset link, and end every session of that user."""
+    message = passwords.problem(password)
+    if message:
+        raise AccountError("password", message)
+    row = usable_password_reset(token)
+    if row is None:
+        return False
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        if not store.use_password_reset(tx, row["token_hash"], now):
+            return False
+        store.set_password_hash(tx, row["user_id"], passwords.hash_password(password))
+        store.end_sessions_of_user(tx, row["user_id"], now)
+        store.clear_throttle(tx, f"email:{store.user_by_id(row['user_id'])['email'].casefold()}")
+        audit.record("password_reset", "ok", actor_id=row["user_id"], address=address, conn=tx)
+    return True

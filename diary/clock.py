@@ -1,0 +1,80 @@
+"""Time in one place: UTC everywhere inside, the user's zone only at the edges.
+
+Tests replace `now` to control the clock; nothing else in the app reads the system time.
+"""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+DB_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def to_db(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(DB_FORMAT)
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, DB_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def is_time_zone(name: str) -> bool:
+    if not name or len(name) > 64 or name not in _zone_names():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local(moment: datetime, zone_name: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone_name))
+
+
+def from_local(naive: datetime, zone_name: str) -> datetime:
+    """Read a wall-clock time typed in the user's zone; in a repeated hour, take the first."""
+    return naive.replace(tzinfo=ZoneInfo(zone_name), fold=0).astimezone(timezone.utc)
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def _zone_names() -> frozenset[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones())
+    return _ZONES
+
+
+COMMON_TIME_ZONES = (
+    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
+    "America/Halifax", "America/St_Johns", "America/Toronto", "America/Vancouver",
+    "America/Mexico_City", "America/Bogota", "America/Lima", "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires", "America/Santiago", "Atlantic/Reykjavik", "Europe/London",
+    "Europe/Dublin", "Europe/Lisbon", "Europe/Madrid", "Europe/Paris", "Europe/Berlin",
+    "Europe/Amsterdam", "Europe/Brussels", "Europe/Zurich", "Europe/Rome", "Europe/Stockholm",
+    "Europe/Warsaw", "Europe/Athens", "Europe/Helsinki", "Europe/Kyiv", "Europe/Istanbul",
+    "Europe/Moscow", "Africa/Lagos", "Africa/Cairo", "Africa/Johannesburg", "Africa/Nairobi",
+    "Asia/Jerusalem", "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata", "Asia/Dhaka",
+    "Asia/Bangkok", "Asia/Singapore", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Tokyo",
+    "Asia/Seoul", "Australia/Perth", "Australia/Adelaide", "Australia/Brisbane",
+    "Australia/Sydney", "Pacific/Auckland", "UTC",
+)
+
+
+def time_zone_choices(*extra: str) -> list[str]:
+    """The short list offered in forms, plus any zone the user already has or the clinic defaults to."""
+    names = list(COMMON_TIME_ZONES)
+    for name in extra:
+        if name and name not in names and is_time_zone(name):
+            names.append(name)
+    return names

@@ -1,0 +1,1 @@
+"""All SQL lives in this package: parameterised queries, one module per area."""

@@ -1,0 +1,106 @@
+"""SQL for users, server-side sessions, sign-in throttling and password resets."""
+
+from ..db import get_db
+
+
+def user_by_email(email: str):
+    return get_db().execute("SELECT * FROM users WHERE email = ?", (email,)).fetchone()
+
+
+def user_by_id(user_id: int):
+    return get_db().execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+
+
+def insert_user(conn, *, email, name, role, password_hash, time_zone, created_at) -> int:
+    cursor = conn.execute(
+        "INSERT INTO users (email, name, role, password_hash, time_zone, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (email, name, role, password_hash, time_zone, created_at),
+    )
+    return cursor.lastrowid
+
+
+def set_password_hash(conn, user_id: int, password_hash: str) -> None:
+    conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+def update_settings(conn, user_id: int, *, time_zone: str, share_by_default: bool) -> None:
+    conn.execute(
+        "UPDATE users SET time_zone = ?, share_by_default = ? WHERE id = ?",
+        (time_zone, int(share_by_default), user_id),
+    )
+
+
+def insert_session(conn, *, session_hash, user_id, at) -> None:
+    conn.execute(
+        "INSERT INTO sessions (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        (session_hash, user_id, at, at),
+    )
+
+
+def session_with_user(session_hash: str):
+    return get_db().execute(
+        "SELECT sessions.id AS session_id, sessions.created_at AS session_created_at,"
+        " sessions.last_seen_at, sessions.ended_at, users.*"
+        " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id = ?",
+        (session_hash,),
+    ).fetchone()
+
+
+def touch_session(conn, session_hash: str, at: str) -> None:
+    conn.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (at, session_hash))
+
+
+def end_session(conn, session_hash: str, at: str) -> None:
+    conn.execute(
+        "UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (at, session_hash)
+    )
+
+
+def end_sessions_of_user(conn, user_id: int, at: str, keep: str | None = None) -> None:
+    conn.execute(
+        "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL"
+        " AND id IS NOT ?",
+        (at, user_id, keep),
+    )
+
+
+def throttle(key: str):
+    return get_db().execute(
+        "SELECT failures, blocked_until FROM signin_throttle WHERE key = ?", (key,)
+    ).fetchone()
+
+
+def save_throttle(conn, key: str, failures: int, blocked_until: str | None) -> None:
+    conn.execute(
+        "INSERT INTO signin_throttle (key, failures, blocked_until) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
+        " blocked_until = excluded.blocked_until",
+        (key, failures, blocked_until),
+    )
+
+
+def clear_throttle(conn, key: str) -> None:
+    conn.execute("DELETE FROM signin_throttle WHERE key = ?", (key,))
+
+
+def insert_password_reset(conn, *, token_hash, user_id, created_at, expires_at) -> None:
+    conn.execute(
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?)",
+        (token_hash, user_id, created_at, expires_at),
+    )
+
+
+def password_reset(token_hash: str):
+    return get_db().execute(
+        "SELECT * FROM password_resets WHERE token_hash = ?", (token_hash,)
+    ).fetchone()
+
+
+def use_password_reset(conn, token_hash: str, at: str) -> bool:
+    cursor = conn.execute(
+        "UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+        (at, token_hash),
+    )
+    return cursor.rowcount == 1

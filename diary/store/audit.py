@@ -1,0 +1,31 @@
+"""The append-only audit trail: who did what to whose record, when, and how it ended."""
+
+from .. import clock
+from ..db import get_db
+
+
+def record(action: str, outcome: str, *, actor_id=None, patient_id=None, subject=None,
+           address=None, conn=None) -> None:
+    """Add one row; inside a caller's transaction it commits or rolls back with it."""
+    (conn or get_db()).execute(
+        "INSERT INTO audit (at, actor_id, action, patient_id, subject, outcome, address)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (clock.to_db(clock.now()), actor_id, action, patient_id, subject, outcome, address),
+    )
+
+
+def for_patient_views(patient_id: int, limit: int = 200):
+    """Who other than the patient looked at this patient's diary, newest first."""
+    return get_db().execute(
+        "SELECT audit.at, audit.action, audit.outcome, users.name, users.role"
+        " FROM audit JOIN users ON users.id = audit.actor_id"
+        " WHERE audit.patient_id = ? AND audit.actor_id != ? AND audit.action LIKE 'view%'"
+        " ORDER BY audit.at DESC, audit.id DESC LIMIT ?",
+        (patient_id, patient_id, limit),
+    ).fetchall()
+
+
+def rows(limit: int = 100):
+    return get_db().execute(
+        "SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+    ).fetchall()
