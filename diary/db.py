@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app, g
+from flask.cli import with_appcontext
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -135,6 +136,7 @@ def database_is_current(path: str) -> bool:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create the database or bring it up to the latest schema; existing rows are kept."""
     path = current_app.config["DATABASE"]

@@ -1,0 +1,1 @@
+"""Tests that drive the system Chromium through Playwright against a live server."""
