@@ -133,3 +133,11 @@ def reset_password(token: str, password: str, address: str) -> bool:
         store.clear_throttle(tx, f"email:{store.user_by_id(row['user_id'])['email'].casefold()}")
         audit.record("password_reset", "ok", actor_id=row["user_id"], address=address, conn=tx)
     return True
+
+
+def save_settings(user_id: int, time_zone: str, share_by_default: bool) -> None:
+    if not clock.is_time_zone(time_zone):
+        raise AccountError("time_zone", "Choose a time zone from the list.")
+    with write() as tx:
+        store.update_settings(tx, user_id, time_zone=time_zone, share_by_default=share_by_default)
+        audit.record("settings_changed", "ok", actor_id=user_id, conn=tx)

@@ -78,3 +78,15 @@ def time_zone_choices(*extra: str) -> list[str]:
         if name and name not in names and is_time_zone(name):
             names.append(name)
     return names
+
+
+def format_local(moment: datetime, zone_name: str, with_day: bool = True) -> str:
+    """A time as a patient reads it: 'Tue 10 Mar, 2:05 pm' in their own zone."""
+    here = local(moment, zone_name)
+    time_text = here.strftime("%I:%M %p").lstrip("0").lower()
+    return f"{here.strftime('%a')} {here.day} {here.strftime('%b')}, {time_text}" if with_day else time_text
+
+
+def local_input_value(moment: datetime, zone_name: str) -> datetime:
+    """A naive wall-clock time for a datetime-local field, to the minute."""
+    return local(moment, zone_name).replace(tzinfo=None, second=0, microsecond=0)

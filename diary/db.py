@@ -17,7 +17,7 @@ def connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    conn.execute("PRAGMA busy_timeout = %d" % BUSY_TIMEOUT_MS)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     return conn
@@ -108,7 +108,7 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
                 continue
             for statement in statements(script):
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version:d}")
+            conn.execute("PRAGMA user_version = %d" % version)
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -2,11 +2,13 @@
 
 import re
 
+from flask import request
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
+                     PasswordField, RadioField, SelectField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, StopValidation, ValidationError
 
-from . import clock, passwords
+from . import catalogue, clock, passwords, schedule
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -41,24 +43,6 @@ class PasswordPairMixin:
     )
 
 
-class RegisterForm(PasswordPairMixin, FlaskForm):
-    name = StringField(
-        "Name",
-        validators=[DataRequired("Enter your name."), Length(max=100, message="Use at most 100 characters.")],
-    )
-    email = EmailField(
-        "Email",
-        validators=[DataRequired("Enter your email address."),
-                    Length(max=254, message="Use at most 254 characters."), email_address],
-    )
-    time_zone = SelectField("Time zone", validate_choice=False, validators=[time_zone_name])
-
-    def offer_time_zones(self, default: str) -> None:
-        if not self.time_zone.data:
-            self.time_zone.data = default
-        self.time_zone.choices = clock.time_zone_choices(default, self.time_zone.data)
-
-
 class SignInForm(FlaskForm):
     email = EmailField(
         "Email",
@@ -72,3 +56,146 @@ class SignInForm(FlaskForm):
 
 class ResetPasswordForm(PasswordPairMixin, FlaskForm):
     pass
+
+
+class TimeZoneMixin:
+    time_zone = SelectField("Time zone", validate_choice=False, validators=[time_zone_name])
+
+    def offer_time_zones(self, default: str) -> None:
+        if not self.time_zone.data:
+            self.time_zone.data = default
+        self.time_zone.choices = clock.time_zone_choices(default, self.time_zone.data)
+
+
+class LocalTimeField(DateTimeLocalField):
+    """A wall-clock time typed on a phone; a value that is not a time gets a plain message."""
+
+    def __init__(self, label, **kwargs):
+        super().__init__(label, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+                         **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError("Enter a date and a time, like 10/03/2026 09:30.") from None
+
+    def pre_validate(self, form):
+        if self.data is None and not self.process_errors:
+            raise StopValidation("Enter a date and a time.")
+
+
+class WholeNumberField(IntegerField):
+    def __init__(self, label, message: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.message) from None
+
+
+class ScaleField(RadioField):
+    """Radio buttons for a whole-number scale; anything off the scale gets the field's own message."""
+
+    def __init__(self, label, low: int, high: int, message: str, names=None, **kwargs):
+        choices = [(value, names[value - low] if names else str(value))
+                   for value in range(low, high + 1)]
+        super().__init__(label, choices=choices, coerce=int, validate_choice=False, **kwargs)
+        self.low, self.high, self.message = low, high, message
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            try:
+                self.data = int(valuelist[0])
+            except ValueError:
+                self.data = None
+                self.invalid = True
+
+    def pre_validate(self, form):
+        if self.data is None or not self.low <= self.data <= self.high:
+            self.data = None
+            raise StopValidation(self.message)
+
+
+class RegisterForm(TimeZoneMixin, PasswordPairMixin, FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Enter your name."), Length(max=100, message="Use at most 100 characters.")],
+    )
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."),
+                    Length(max=254, message="Use at most 254 characters."), email_address],
+    )
+
+
+class InfusionForm(FlaskForm):
+    started_at = LocalTimeField("Infusion started")
+    length_minutes = WholeNumberField(
+        "Length (minutes)",
+        message=f"Enter the length in minutes, from {schedule.MIN_LENGTH_MINUTES} to "
+                f"{schedule.MAX_LENGTH_MINUTES}.",
+        default=schedule.DEFAULT_LENGTH_MINUTES,
+        validators=[NumberRange(schedule.MIN_LENGTH_MINUTES, schedule.MAX_LENGTH_MINUTES,
+                                message=f"Enter the length in minutes, from "
+                                        f"{schedule.MIN_LENGTH_MINUTES} to "
+                                        f"{schedule.MAX_LENGTH_MINUTES}.")],
+    )
+    note = StringField("Note", validators=[Length(max=200, message="Please keep the note under 200 characters.")])
+
+
+SYMPTOM_PREFIX = "symptom_"
+
+
+class CheckinFormBase(FlaskForm):
+    mood = ScaleField("Mood", catalogue.MOOD_MIN, catalogue.MOOD_MAX,
+                      message="Choose your mood, from 0 to 10.")
+    at = LocalTimeField("Time of check-in")
+    note = TextAreaField(
+        "Note", validators=[Length(max=2000, message="Please keep the note under 2,000 characters.")]
+    )
+    shared = BooleanField("Share with my caregivers")
+
+    def symptom_fields(self):
+        return [self[SYMPTOM_PREFIX + code] for code in catalogue.CODES]
+
+    def severities(self) -> dict[str, int]:
+        return {code: self[SYMPTOM_PREFIX + code].data or 0 for code in catalogue.CODES}
+
+    def unknown_symptoms(self) -> list[str]:
+        return sorted(
+            key[len(SYMPTOM_PREFIX):] for key in request.form
+            if key.startswith(SYMPTOM_PREFIX) and not catalogue.is_symptom(key[len(SYMPTOM_PREFIX):])
+        )
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        unknown = self.unknown_symptoms()
+        if unknown:
+            self.form_errors.append(f"Unknown symptom: {', '.join(unknown)}. Nothing was saved.")
+            return False
+        return valid
+
+
+def _add_symptom_fields(form_class):
+    for symptom in catalogue.SYMPTOMS:
+        setattr(form_class, SYMPTOM_PREFIX + symptom.code, ScaleField(
+            symptom.label, 0, 4, names=catalogue.SEVERITY_LABELS, default=0,
+            message="Choose None, Mild, Moderate, Severe or Very severe.",
+        ))
+    return form_class
+
+
+CheckinForm = _add_symptom_fields(type("CheckinForm", (CheckinFormBase,), {}))
+
+
+class SettingsForm(TimeZoneMixin, FlaskForm):
+    share_by_default = BooleanField("Share new check-ins with my caregivers")
+
+
+class ShareForm(FlaskForm):
+    shared = BooleanField("Share with my caregivers")

@@ -3,6 +3,8 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
+from . import catalogue, clock
+
 bp = Blueprint("pages", __name__)
 
 LANDING = {
@@ -30,12 +32,23 @@ def favicon():
 
 
 NAV = {
-    "patient": (("patient.diary", "My diary"),),
+    "patient": (("patient.diary", "My diary"), ("patient.settings", "Settings")),
     "clinician": (("clinician.patients", "My patients"),),
     "caregiver": (("caregiver.shared", "Shared with me"),),
 }
 
 
 @bp.app_context_processor
-def navigation():
-    return {"nav_links": lambda role: NAV.get(role, ())}
+def shared_template_values():
+    from .forms import ShareForm
+    return {
+        "nav_links": lambda role: NAV.get(role, ()),
+        "share_form": ShareForm,
+        "mood_hint": catalogue.MOOD_HINT,
+    }
+
+
+@bp.app_template_filter("local_time")
+def local_time(stored: str, zone: str) -> str:
+    """A UTC time from the database, as the reader's own clock shows it."""
+    return clock.format_local(clock.from_db(stored), zone)

@@ -115,6 +115,7 @@ class Slot:
 
 
 def slots(end: datetime, checkin_times: Iterable[datetime], now: datetime) -> list[Slot]:
+    """Each suggested check-in with its state, so the page can show what is done, missed and next."""
     times = list(checkin_times)
     result: list[Slot] = []
     next_given = False

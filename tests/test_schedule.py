@@ -174,7 +174,7 @@ def test_slots_carry_due_times_and_ranges():
     ([], hours(26) + SECOND, ("missed",) * 6),
     ([hours(0.5)], hours(0.5), ("done", "next", "later", "later", "later", "later")),
     ([hours(0.5) - SECOND], hours(0.5), ("next", "later", "later", "later", "later", "later")),
-    ([hours(1.5)], hours(1.5), ("missed", "done", "later", "later", "later", "later")),
+    ([hours(1.5)], hours(1.5), ("missed", "done", "next", "later", "later", "later")),
     ([hours(3)], hours(3), ("missed", "missed", "done", "next", "later", "later")),
     ([hours(18)], hours(18), ("missed",) * 5 + ("done",)),
     ([hours(26)], hours(26), ("missed",) * 5 + ("done",)),

@@ -1,0 +1,183 @@
+"""Writing the diary: infusions and check-ins, with the rules that keep them consistent.
+
+Every write is one transaction that also keeps the revision trail and the audit row.
+Problems the patient can fix raise EntryError naming the form field, and nothing is written.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import catalogue, clock, schedule
+from .db import write
+from .store import audit
+from .store import entries as store
+
+
+class EntryError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class InfusionInput:
+    started_at: datetime
+    length_minutes: int
+    note: str
+
+
+@dataclass(frozen=True)
+class CheckinInput:
+    at: datetime
+    mood: int
+    severities: dict
+    note: str
+    shared: bool
+
+
+def _infusion_columns(data: InfusionInput) -> dict:
+    opens, closes = schedule.accepted_range(data.started_at, data.length_minutes)
+    return dict(
+        started_at=clock.to_db(opens), length_minutes=data.length_minutes,
+        ends_at=clock.to_db(schedule.infusion_end(data.started_at, data.length_minutes)),
+        accepts_until=clock.to_db(closes), note=data.note.strip(),
+    )
+
+
+def _check_infusion(patient_id: int, data: InfusionInput, ignore_id=None) -> dict:
+    problem = schedule.start_problem(data.started_at, data.length_minutes, clock.now())
+    if problem:
+        field = "length_minutes" if not schedule.is_length(data.length_minutes) else "started_at"
+        raise EntryError(field, problem)
+    columns = _infusion_columns(data)
+    other = store.overlapping_infusion(
+        patient_id, columns["started_at"], columns["accepts_until"], ignore_id
+    )
+    if other is not None:
+        raise EntryError(
+            "started_at",
+            "This overlaps another infusion you recorded. Infusions need at least 26 hours "
+            "between the end of one and the start of the next; please check the date.",
+        )
+    return columns
+
+
+def record_infusion(patient_id: int, data: InfusionInput) -> int:
+    columns = _check_infusion(patient_id, data)
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        infusion_id = store.insert_infusion(tx, patient_id=patient_id, at=now, **columns)
+        audit.record("infusion_recorded", "ok", actor_id=patient_id, patient_id=patient_id,
+                     subject=f"infusion:{infusion_id}", conn=tx)
+    return infusion_id
+
+
+def correct_infusion(patient_id: int, infusion_id: int, data: InfusionInput) -> None:
+    columns = _check_infusion(patient_id, data, ignore_id=infusion_id)
+    with write() as tx:
+        outside = store.checkins_outside(tx, infusion_id, columns["started_at"],
+                                         columns["accepts_until"])
+        if outside:
+            raise EntryError(
+                "started_at",
+                f"{outside} of your check-ins would fall outside these times. "
+                "Change or delete them first, or check the date.",
+            )
+        store.update_infusion(tx, infusion_id, at=clock.to_db(clock.now()), **columns)
+        audit.record("infusion_corrected", "ok", actor_id=patient_id, patient_id=patient_id,
+                     subject=f"infusion:{infusion_id}", conn=tx)
+
+
+def delete_infusion(patient_id: int, infusion_id: int) -> None:
+    with write() as tx:
+        store.delete_infusion(tx, infusion_id, clock.to_db(clock.now()))
+        audit.record("infusion_deleted", "ok", actor_id=patient_id, patient_id=patient_id,
+                     subject=f"infusion:{infusion_id}", conn=tx)
+
+
+def infusion_times(infusion) -> tuple[datetime, int]:
+    return clock.from_db(infusion["started_at"]), infusion["length_minutes"]
+
+
+def can_edit_checkins(infusion, now: datetime) -> bool:
+    return now <= schedule.editable_until(*infusion_times(infusion))
+
+
+def _check_checkin(infusion, data: CheckinInput) -> None:
+    unknown = sorted(code for code in data.severities if not catalogue.is_symptom(code))
+    if unknown:
+        raise EntryError("symptoms", f"Unknown symptom: {', '.join(unknown)}.")
+    if not all(catalogue.is_severity(value) for value in data.severities.values()):
+        raise EntryError("symptoms", "Each symptom is rated from None to Very severe.")
+    if not catalogue.is_mood(data.mood):
+        raise EntryError("mood", "Choose your mood, from 0 to 10.")
+    if len(data.note) > 2000:
+        raise EntryError("note", "Please keep the note under 2,000 characters.")
+    if data.at > clock.now():
+        raise EntryError("at", "The time of the check-in is in the future. Leave it as now, "
+                               "or choose an earlier time.")
+    if not schedule.accepts_checkin_at(*infusion_times(infusion), data.at):
+        opens, closes = schedule.accepted_range(*infusion_times(infusion))
+        raise EntryError("at", "Check-ins for this infusion can be from its start until 26 hours "
+                               "after it ended. Please choose a time in between.")
+
+
+def _snapshot(checkin) -> dict:
+    return {
+        "at": checkin["at"], "mood": checkin["mood"], "note": checkin["note"],
+        "shared": checkin["shared"], "severities": store.symptoms_of_checkin(checkin["id"]),
+    }
+
+
+def _severities_for_every_symptom(severities: dict) -> dict:
+    return {code: severities.get(code, catalogue.SEVERITY_NONE) for code in catalogue.CODES}
+
+
+def save_checkin(patient_id: int, infusion, data: CheckinInput) -> int:
+    _check_checkin(infusion, data)
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        checkin_id = store.insert_checkin(
+            tx, infusion_id=infusion["id"], patient_id=patient_id, at=clock.to_db(data.at),
+            mood=data.mood, note=data.note.strip(), shared=data.shared, now=now,
+        )
+        store.save_symptoms(tx, checkin_id, _severities_for_every_symptom(data.severities))
+        audit.record("checkin_saved", "ok", actor_id=patient_id, patient_id=patient_id,
+                     subject=f"checkin:{checkin_id}", conn=tx)
+    return checkin_id
+
+
+def edit_checkin(patient_id: int, infusion, checkin, data: CheckinInput) -> None:
+    if not can_edit_checkins(infusion, clock.now()):
+        raise EntryError("at", "This check-in can no longer be changed.")
+    _check_checkin(infusion, data)
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id, action="edit",
+                              previous=_snapshot(checkin), at=now)
+        store.update_checkin(tx, checkin["id"], at=clock.to_db(data.at), mood=data.mood,
+                             note=data.note.strip(), shared=data.shared, now=now)
+        store.save_symptoms(tx, checkin["id"], _severities_for_every_symptom(data.severities))
+        audit.record("checkin_edited", "ok", actor_id=patient_id, patient_id=patient_id,
+                     subject=f"checkin:{checkin['id']}", conn=tx)
+
+
+def delete_checkin(patient_id: int, infusion, checkin) -> None:
+    if not can_edit_checkins(infusion, clock.now()):
+        raise EntryError("at", "This check-in can no longer be changed.")
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id,
+                              action="delete", previous=_snapshot(checkin), at=now)
+        store.delete_checkin(tx, checkin["id"], now)
+        audit.record("checkin_deleted", "ok", actor_id=patient_id, patient_id=patient_id,
+                     subject=f"checkin:{checkin['id']}", conn=tx)
+
+
+def set_sharing(patient_id: int, checkin, shared: bool) -> None:
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        store.set_shared(tx, checkin["id"], shared, now)
+        audit.record("checkin_sharing", "shared" if shared else "unshared", actor_id=patient_id,
+                     patient_id=patient_id, subject=f"checkin:{checkin['id']}", conn=tx)
