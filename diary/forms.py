@@ -6,6 +6,7 @@ from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
                      PasswordField, RadioField, SelectField, StringField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, StopValidation, ValidationError
 
 from . import catalogue, clock, passwords, schedule
@@ -102,7 +103,7 @@ class ScaleField(RadioField):
     """Radio buttons for a whole-number scale; anything off the scale gets the field's own message."""
 
     def __init__(self, label, low: int, high: int, message: str, names=None, **kwargs):
-        choices = [(value, names[value - low] if names else str(value))
+        choices = [SelectChoice(str(value), names[value - low] if names else str(value))
                    for value in range(low, high + 1)]
         super().__init__(label, choices=choices, coerce=int, validate_choice=False, **kwargs)
         self.low, self.high, self.message = low, high, message
