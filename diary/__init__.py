@@ -108,8 +108,9 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, caregiver, clinician, pages, patient
-    for blueprint in (pages.bp, auth.bp, patient.bp, clinician.bp, caregiver.bp):
+    from . import auth, caregiver, clinician, pages, patient, reader, team
+    for blueprint in (pages.bp, auth.bp, patient.bp, clinician.bp, caregiver.bp, reader.bp,
+                      team.bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,14 +1,23 @@
 """Who may see or change what: the one place that decides, used by every view that reads a diary.
 
-A reader gets a Scope for a patient, or None. Anything not allowed answers 404, exactly like
-something that does not exist, so nobody learns that a record is there.
+- A patient: their own everything.
+- A clinician in the patient's care team: every infusion, check-in (with notes) and revision.
+- A caregiver in the patient's care team: only the check-ins the patient shared, with their
+  infusion; never a note marked private, never the safety answer, never revisions.
+- Anyone else: 404, exactly like something that does not exist, so nobody learns it is there.
+Write access is only ever the patient's own. Every look at a diary by someone other than the
+patient leaves an audit row, refused looks included.
 """
 
 from dataclasses import dataclass
 
-from flask import abort
+from flask import abort, request
 
+from .store import audit
+from .store import care
 from .store import entries as store
+
+HIDDEN_FROM_CAREGIVERS = ("safety",)
 
 
 @dataclass(frozen=True)
@@ -24,20 +33,33 @@ class Scope:
         return self.relation == "own"
 
     @property
+    def is_clinician(self) -> bool:
+        return self.relation == "clinician"
+
+    @property
     def shared_only(self) -> bool:
         return self.relation == "caregiver"
 
 
 def scope_for(reader, patient_id: int) -> Scope | None:
-    if reader.is_patient and reader.id == patient_id:
-        return Scope(reader.id, patient_id, "own")
-    return None
+    if reader.is_patient:
+        return Scope(reader.id, patient_id, "own") if reader.id == patient_id else None
+    membership = care.active_membership(patient_id, reader.id)
+    if membership is None or membership["role"] != reader.role:
+        return None
+    return Scope(reader.id, patient_id, reader.role)
 
 
-def require_scope(reader, patient_id: int) -> Scope:
+def require_scope(reader, patient_id: int, what: str = "diary") -> Scope:
+    """The reader's scope for this patient, or 404; looks by others are audited either way."""
     scope = scope_for(reader, patient_id)
     if scope is None:
+        audit.record(f"view_{what}", "denied", actor_id=reader.id,
+                     subject=f"patient:{patient_id}", address=request.remote_addr)
         abort(404)
+    if not scope.is_own:
+        audit.record(f"view_{what}", "ok", actor_id=reader.id, patient_id=patient_id,
+                     subject=request.path, address=request.remote_addr)
     return scope
 
 
@@ -58,18 +80,61 @@ def own_checkin(patient, checkin_id: int):
 
 
 def infusions(scope: Scope):
-    return store.infusions_of_patient(scope.patient_id)
+    """The patient's infusions this scope may see; a caregiver sees those with a shared check-in."""
+    rows = store.infusions_of_patient(scope.patient_id, shared_only=scope.shared_only)
+    return rows
 
 
 def infusion(scope: Scope, infusion_id: int):
     row = store.infusion(infusion_id, scope.patient_id)
-    if row is None:
+    if row is None or (scope.shared_only and not store.has_shared_checkin(infusion_id)):
         abort(404)
     return row
 
 
+def _redacted(scope: Scope, row) -> dict:
+    checkin = dict(row)
+    if scope.shared_only:
+        for column in HIDDEN_FROM_CAREGIVERS:
+            checkin.pop(column, None)
+        if checkin["note_private"]:
+            checkin["note"] = None
+    return checkin
+
+
 def checkins(scope: Scope, infusion_id: int):
-    """The check-ins of an infusion this scope may read, newest first, with their severities."""
+    """(check-in, severities) pairs of one infusion that this scope may read, newest first."""
     rows = store.checkins_of_infusion(infusion_id, shared_only=scope.shared_only)
     severities = store.symptoms_of_infusion(infusion_id)
-    return [(row, severities.get(row["id"], {})) for row in rows]
+    return [(_redacted(scope, row), severities.get(row["id"], {})) for row in rows]
+
+
+def checkins_by_infusion(scope: Scope) -> dict[int, list]:
+    """Every readable check-in of the patient, grouped by infusion, in two queries."""
+    rows = store.checkins_of_patient(scope.patient_id, shared_only=scope.shared_only)
+    severities = store.symptoms_of_patient(scope.patient_id)
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row["infusion_id"], []).append(
+            (_redacted(scope, row), severities.get(row["id"], {}))
+        )
+    return grouped
+
+
+def checkin(scope: Scope, checkin_id: int):
+    """One check-in with its severities, or 404 when this scope may not read it."""
+    row = store.checkin(checkin_id, scope.patient_id)
+    if row is None or (scope.shared_only and not row["shared"]):
+        abort(404)
+    return _redacted(scope, row), store.symptoms_of_checkin(checkin_id)
+
+
+def revisions(scope: Scope, infusion_id: int):
+    """Earlier versions of changed check-ins: for the patient and clinicians, never caregivers."""
+    if scope.shared_only:
+        return []
+    return store.revisions_of_infusion(infusion_id)
+
+
+def patients_in_care(member):
+    return care.patients_of_member(member.id)

@@ -34,6 +34,7 @@ class CheckinInput:
     severities: dict
     note: str
     shared: bool
+    note_private: bool = False
 
 
 def _infusion_columns(data: InfusionInput) -> dict:
@@ -126,7 +127,7 @@ def _check_checkin(infusion, data: CheckinInput) -> None:
 def _snapshot(checkin) -> dict:
     return {
         "at": checkin["at"], "mood": checkin["mood"], "note": checkin["note"],
-        "shared": checkin["shared"], "severities": store.symptoms_of_checkin(checkin["id"]),
+        "shared": checkin["shared"], "note_private": checkin["note_private"], "severities": store.symptoms_of_checkin(checkin["id"]),
     }
 
 
@@ -140,7 +141,8 @@ def save_checkin(patient_id: int, infusion, data: CheckinInput) -> int:
     with write() as tx:
         checkin_id = store.insert_checkin(
             tx, infusion_id=infusion["id"], patient_id=patient_id, at=clock.to_db(data.at),
-            mood=data.mood, note=data.note.strip(), shared=data.shared, now=now,
+            mood=data.mood, note=data.note.strip(), note_private=data.note_private,
+            shared=data.shared, now=now,
         )
         store.save_symptoms(tx, checkin_id, _severities_for_every_symptom(data.severities))
         audit.record("checkin_saved", "ok", actor_id=patient_id, patient_id=patient_id,
@@ -157,7 +159,8 @@ def edit_checkin(patient_id: int, infusion, checkin, data: CheckinInput) -> None
         store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id, action="edit",
                               previous=_snapshot(checkin), at=now)
         store.update_checkin(tx, checkin["id"], at=clock.to_db(data.at), mood=data.mood,
-                             note=data.note.strip(), shared=data.shared, now=now)
+                             note=data.note.strip(), note_private=data.note_private,
+                             shared=data.shared, now=now)
         store.save_symptoms(tx, checkin["id"], _severities_for_every_symptom(data.severities))
         audit.record("checkin_edited", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"checkin:{checkin['id']}", conn=tx)

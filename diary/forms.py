@@ -160,6 +160,7 @@ class CheckinFormBase(FlaskForm):
         "Note", validators=[Length(max=2000, message="Please keep the note under 2,000 characters.")]
     )
     shared = BooleanField("Share with my caregivers")
+    note_private = BooleanField("Keep this note private")
 
     def symptom_fields(self):
         return [self[SYMPTOM_PREFIX + code] for code in catalogue.CODES]

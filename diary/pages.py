@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import catalogue, clock
+from . import catalogue, clock, timeline
 
 bp = Blueprint("pages", __name__)
 
@@ -32,7 +32,8 @@ def favicon():
 
 
 NAV = {
-    "patient": (("patient.diary", "My diary"), ("patient.settings", "Settings")),
+    "patient": (("patient.diary", "My diary"), ("team.care_team", "My care team"),
+                ("patient.settings", "Settings")),
     "clinician": (("clinician.patients", "My patients"),),
     "caregiver": (("caregiver.shared", "Shared with me"),),
 }
@@ -46,6 +47,11 @@ def shared_template_values():
         "share_form": ShareForm,
         "mood_hint": catalogue.MOOD_HINT,
     }
+
+
+@bp.app_template_filter("revision_summary")
+def revision_summary(previous: str) -> str:
+    return timeline.revision_summary(previous)
 
 
 @bp.app_template_filter("local_time")

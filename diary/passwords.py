@@ -23,7 +23,7 @@ def common_passwords() -> frozenset[str]:
 def problem(password: str) -> str | None:
     """Why this password cannot be used, in words for the user; None when it is fine."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters. A few words in a row work well."
+        return f"That password is too short: use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
     folded = password.casefold()

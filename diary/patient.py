@@ -102,7 +102,7 @@ def delete_infusion(infusion_id):
 def _checkin_input(form):
     return entries.CheckinInput(
         at=_utc(form.at), mood=form.mood.data, severities=form.severities(),
-        note=form.note.data or "", shared=form.shared.data,
+        note=form.note.data or "", shared=form.shared.data, note_private=form.note_private.data,
     )
 
 
@@ -160,6 +160,7 @@ def _fill_checkin_form(form, view, checkin_id):
     form.mood.data = checkin.mood
     form.note.data = checkin.note
     form.shared.data = checkin.shared
+    form.note_private.data = checkin.note_private
     for field, code in zip(form.symptom_fields(), catalogue.CODES):
         field.data = checkin.severities.get(code, 0)
 

@@ -1,5 +1,6 @@
 """What a diary page shows of one infusion, assembled from rows without Flask or SQL."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,7 @@ class CheckinView:
     hour_label: str
     mood: int
     note: str | None
+    note_private: bool
     shared: bool
     symptoms: tuple[SymptomReport, ...]
     severities: dict
@@ -62,7 +64,8 @@ class InfusionView:
         return sum(1 for slot in self.slots if slot.state == "missed")
 
 
-def checkin_view(row, severities: dict, end: datetime, zone: str, show_note: bool = True) -> CheckinView:
+def checkin_view(row, severities: dict, end: datetime, zone: str) -> CheckinView:
+    """row: a check-in as the access module gave it (a caregiver's copy has private notes blanked)."""
     at = clock.from_db(row["at"])
     reported = tuple(
         SymptomReport(code, catalogue.symptom(code).label, severities[code])
@@ -72,16 +75,16 @@ def checkin_view(row, severities: dict, end: datetime, zone: str, show_note: boo
     return CheckinView(
         id=row["id"], at=at, when=clock.format_local(at, zone),
         hour_label=schedule.hour_label(end, at), mood=row["mood"],
-        note=row["note"] if show_note else None, shared=bool(row["shared"]),
+        note=row["note"], note_private=bool(row["note_private"]), shared=bool(row["shared"]),
         symptoms=reported, severities=dict(severities),
     )
 
 
-def infusion_view(infusion, checkins, zone: str, now: datetime, show_notes=True) -> InfusionView:
+def infusion_view(infusion, checkins, zone: str, now: datetime) -> InfusionView:
     """checkins: (row, severities) pairs, newest first, already limited to what the reader may see."""
     start, length = clock.from_db(infusion["started_at"]), infusion["length_minutes"]
     end = schedule.infusion_end(start, length)
-    views = tuple(checkin_view(row, sev, end, zone, show_notes) for row, sev in checkins)
+    views = tuple(checkin_view(row, sev, end, zone) for row, sev in checkins)
     state = schedule.window_state(start, length, now)
     return InfusionView(
         id=infusion["id"], patient_id=infusion["patient_id"],
@@ -102,3 +105,61 @@ def is_current(infusion, now: datetime) -> bool:
     """Shown at the top of the diary while check-ins are open or could still be corrected."""
     start, length = clock.from_db(infusion["started_at"]), infusion["length_minutes"]
     return now <= schedule.editable_until(start, length)
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One line of a clinician's or caregiver's list of patients."""
+
+    id: int
+    name: str
+    since: str
+    infusion_state: str | None
+    hour_now: int | None
+    last_checkin: str | None
+    checkin_count: int
+    missed: int
+
+
+def patient_rows(patients, latest_infusions, checkin_times, last_checkins, zone: str,
+                 now: datetime) -> list[PatientRow]:
+    """Assemble the list from four result sets, so the page costs the same for 2 or 200 patients."""
+    infusion_of = {row["patient_id"]: row for row in latest_infusions}
+    times: dict[int, list[datetime]] = {}
+    for row in checkin_times:
+        times.setdefault(row["infusion_id"], []).append(clock.from_db(row["at"]))
+    last_of = {row["patient_id"]: row for row in last_checkins}
+    rows = []
+    for patient in patients:
+        infusion = infusion_of.get(patient["id"])
+        state = hour_now = None
+        missed = 0
+        if infusion is not None and is_current(infusion, now):
+            start, length = clock.from_db(infusion["started_at"]), infusion["length_minutes"]
+            end = schedule.infusion_end(start, length)
+            state = schedule.window_state(start, length, now)
+            hour_now = schedule.checkin_hour(end, now)
+            missed = schedule.missed_count(schedule.slots(end, times.get(infusion["id"], []), now))
+        last = last_of.get(patient["id"])
+        rows.append(PatientRow(
+            id=patient["id"], name=patient["name"],
+            since=clock.format_local(clock.from_db(patient["since"]), zone),
+            infusion_state=state, hour_now=hour_now,
+            last_checkin=clock.format_local(clock.from_db(last["last_at"]), zone) if last else None,
+            checkin_count=last["total"] if last else 0, missed=missed,
+        ))
+    return rows
+
+
+def revision_summary(previous_json: str) -> str:
+    """An earlier version of a check-in in words, for the clinician reading its history."""
+    previous = json.loads(previous_json)
+    parts = [f"mood {previous['mood']} of 10"]
+    parts += [
+        f"{catalogue.symptom(code).label}: {catalogue.severity_label(severity)}"
+        for code, severity in sorted(previous.get("severities", {}).items())
+        if severity and catalogue.is_symptom(code)
+    ]
+    if previous.get("note"):
+        parts.append(f"note “{previous['note']}”")
+    return "; ".join(parts) + "."

@@ -14,15 +14,23 @@ def infusion(infusion_id: int, patient_id: int):
     ).fetchone()
 
 
-def infusions_of_patient(patient_id: int):
-    """Every live infusion, newest first, with how many check-ins each has."""
+def infusions_of_patient(patient_id: int, shared_only: bool = False):
+    """Live infusions, newest first, with how many check-ins each has (shared ones, if asked)."""
     return get_db().execute(
         "SELECT live_infusions.*, count(live_checkins.id) AS checkin_count FROM live_infusions"
         " LEFT JOIN live_checkins ON live_checkins.infusion_id = live_infusions.id"
+        " AND (live_checkins.shared = 1 OR NOT ?)"
         " WHERE live_infusions.patient_id = ?"
-        " GROUP BY live_infusions.id ORDER BY live_infusions.started_at DESC",
-        (patient_id,),
+        " GROUP BY live_infusions.id HAVING count(live_checkins.id) > 0 OR NOT ?"
+        " ORDER BY live_infusions.started_at DESC",
+        (shared_only, patient_id, shared_only),
     ).fetchall()
+
+
+def has_shared_checkin(infusion_id: int) -> bool:
+    return get_db().execute(
+        "SELECT 1 FROM live_checkins WHERE infusion_id = ? AND shared = 1 LIMIT 1", (infusion_id,)
+    ).fetchone() is not None
 
 
 def overlapping_infusion(patient_id: int, starts: str, accepts_until: str, ignore_id=None):
@@ -95,6 +103,26 @@ def symptoms_of_infusion(infusion_id: int) -> dict[int, dict[str, int]]:
     return found
 
 
+def checkins_of_patient(patient_id: int, shared_only: bool = False):
+    return get_db().execute(
+        "SELECT * FROM live_checkins WHERE patient_id = ? AND (shared = 1 OR NOT ?)"
+        " ORDER BY at DESC, id DESC",
+        (patient_id, shared_only),
+    ).fetchall()
+
+
+def symptoms_of_patient(patient_id: int) -> dict[int, dict[str, int]]:
+    found: dict[int, dict[str, int]] = {}
+    for row in get_db().execute(
+        "SELECT checkin_symptoms.checkin_id, checkin_symptoms.symptom, checkin_symptoms.severity"
+        " FROM checkin_symptoms JOIN live_checkins ON live_checkins.id = checkin_symptoms.checkin_id"
+        " WHERE live_checkins.patient_id = ?",
+        (patient_id,),
+    ):
+        found.setdefault(row["checkin_id"], {})[row["symptom"]] = row["severity"]
+    return found
+
+
 def symptoms_of_checkin(checkin_id: int) -> dict[str, int]:
     return {
         row["symptom"]: row["severity"]
@@ -104,18 +132,20 @@ def symptoms_of_checkin(checkin_id: int) -> dict[str, int]:
     }
 
 
-def insert_checkin(conn, *, infusion_id, patient_id, at, mood, note, shared, now) -> int:
+def insert_checkin(conn, *, infusion_id, patient_id, at, mood, note, note_private, shared,
+                   now) -> int:
     return conn.execute(
-        "INSERT INTO checkins (infusion_id, patient_id, at, mood, note, shared, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (infusion_id, patient_id, at, mood, note, int(shared), now, now),
+        "INSERT INTO checkins (infusion_id, patient_id, at, mood, note, note_private, shared,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (infusion_id, patient_id, at, mood, note, int(note_private), int(shared), now, now),
     ).lastrowid
 
 
-def update_checkin(conn, checkin_id, *, at, mood, note, shared, now) -> None:
+def update_checkin(conn, checkin_id, *, at, mood, note, note_private, shared, now) -> None:
     conn.execute(
-        "UPDATE checkins SET at = ?, mood = ?, note = ?, shared = ?, updated_at = ? WHERE id = ?",
-        (at, mood, note, int(shared), now, checkin_id),
+        "UPDATE checkins SET at = ?, mood = ?, note = ?, note_private = ?, shared = ?,"
+        " updated_at = ? WHERE id = ?",
+        (at, mood, note, int(note_private), int(shared), now, checkin_id),
     )
 
 

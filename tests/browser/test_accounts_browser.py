@@ -90,12 +90,12 @@ def test_bad_registration_explains_beside_each_field_and_keeps_answers(page, liv
     expect(page.get_by_role("alert")).to_have_text("Please check the answers marked below.")
     password = page.get_by_label("Password", exact=True)
     confirm = page.get_by_label("Confirm password")
-    expect(password).to_have_accessible_description(re.compile(r"Use at least 12 characters"))
+    expect(password).to_have_accessible_description(re.compile(r"use at least 12 characters"))
     expect(confirm).to_have_accessible_description("The two passwords are not the same.")
     expect(password).to_have_attribute("aria-invalid", "true")
     expect(confirm).to_have_attribute("aria-invalid", "true")
     # Beside the field: the message sits in the same field block, right above its box.
-    for field, message in ((password, "Use at least 12 characters"),
+    for field, message in ((password, "use at least 12 characters"),
                            (confirm, "The two passwords are not the same.")):
         block = page.locator(".field").filter(has=field)
         expect(block.locator(".error")).to_contain_text(message)
