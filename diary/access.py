@@ -16,6 +16,7 @@ from flask import abort, request
 from .store import audit
 from .store import care
 from .store import entries as store
+from .store import flags as flag_store
 
 HIDDEN_FROM_CAREGIVERS = ("safety",)
 
@@ -61,6 +62,23 @@ def require_scope(reader, patient_id: int, what: str = "diary") -> Scope:
         audit.record(f"view_{what}", "ok", actor_id=reader.id, patient_id=patient_id,
                      subject=request.path, address=request.remote_addr)
     return scope
+
+
+def require_clinician(reader, patient_id: int, action: str) -> Scope:
+    """A clinician in this patient's care team, about to act (acknowledge, set a threshold)."""
+    scope = scope_for(reader, patient_id)
+    if scope is None or not scope.is_clinician:
+        audit.record(action, "denied", actor_id=reader.id, subject=f"patient:{patient_id}",
+                     address=request.remote_addr)
+        abort(404)
+    return scope
+
+
+def flags(scope: Scope):
+    """A patient's flags and their history: for the patient's clinicians only."""
+    if not scope.is_clinician:
+        return [], []
+    return flag_store.flags_of_patient(scope.patient_id), flag_store.events_of_patient(scope.patient_id)
 
 
 def own_infusion(patient, infusion_id: int):

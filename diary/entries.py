@@ -7,7 +7,7 @@ Problems the patient can fix raise EntryError naming the form field, and nothing
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import catalogue, clock, schedule
+from . import catalogue, clock, flagging, flags, schedule
 from .db import write
 from .store import audit
 from .store import entries as store
@@ -35,6 +35,7 @@ class CheckinInput:
     note: str
     shared: bool
     note_private: bool = False
+    safety: str | None = None
 
 
 def _infusion_columns(data: InfusionInput) -> dict:
@@ -86,6 +87,7 @@ def correct_infusion(patient_id: int, infusion_id: int, data: InfusionInput) -> 
                 "Change or delete them first, or check the date.",
             )
         store.update_infusion(tx, infusion_id, at=clock.to_db(clock.now()), **columns)
+        flagging.recompute(tx, infusion_id)
         audit.record("infusion_corrected", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"infusion:{infusion_id}", conn=tx)
 
@@ -93,6 +95,7 @@ def correct_infusion(patient_id: int, infusion_id: int, data: InfusionInput) -> 
 def delete_infusion(patient_id: int, infusion_id: int) -> None:
     with write() as tx:
         store.delete_infusion(tx, infusion_id, clock.to_db(clock.now()))
+        flagging.recompute(tx, infusion_id)
         audit.record("infusion_deleted", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"infusion:{infusion_id}", conn=tx)
 
@@ -113,6 +116,8 @@ def _check_checkin(infusion, data: CheckinInput) -> None:
         raise EntryError("symptoms", "Each symptom is rated from None to Very severe.")
     if not catalogue.is_mood(data.mood):
         raise EntryError("mood", "Choose your mood, from 0 to 10.")
+    if data.safety not in flags.SAFETY_ANSWERS:
+        raise EntryError("safety", "Choose No, Yes or I'd rather not say.")
     if len(data.note) > 2000:
         raise EntryError("note", "Please keep the note under 2,000 characters.")
     if data.at > clock.now():
@@ -127,7 +132,8 @@ def _check_checkin(infusion, data: CheckinInput) -> None:
 def _snapshot(checkin) -> dict:
     return {
         "at": checkin["at"], "mood": checkin["mood"], "note": checkin["note"],
-        "shared": checkin["shared"], "note_private": checkin["note_private"], "severities": store.symptoms_of_checkin(checkin["id"]),
+        "shared": checkin["shared"], "note_private": checkin["note_private"],
+        "safety": checkin["safety"], "severities": store.symptoms_of_checkin(checkin["id"]),
     }
 
 
@@ -142,9 +148,10 @@ def save_checkin(patient_id: int, infusion, data: CheckinInput) -> int:
         checkin_id = store.insert_checkin(
             tx, infusion_id=infusion["id"], patient_id=patient_id, at=clock.to_db(data.at),
             mood=data.mood, note=data.note.strip(), note_private=data.note_private,
-            shared=data.shared, now=now,
+            shared=data.shared, safety=data.safety, now=now,
         )
         store.save_symptoms(tx, checkin_id, _severities_for_every_symptom(data.severities))
+        flagging.recompute(tx, infusion["id"])
         audit.record("checkin_saved", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"checkin:{checkin_id}", conn=tx)
     return checkin_id
@@ -160,8 +167,9 @@ def edit_checkin(patient_id: int, infusion, checkin, data: CheckinInput) -> None
                               previous=_snapshot(checkin), at=now)
         store.update_checkin(tx, checkin["id"], at=clock.to_db(data.at), mood=data.mood,
                              note=data.note.strip(), note_private=data.note_private,
-                             shared=data.shared, now=now)
+                             shared=data.shared, safety=data.safety, now=now)
         store.save_symptoms(tx, checkin["id"], _severities_for_every_symptom(data.severities))
+        flagging.recompute(tx, infusion["id"])
         audit.record("checkin_edited", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"checkin:{checkin['id']}", conn=tx)
 
@@ -174,6 +182,7 @@ def delete_checkin(patient_id: int, infusion, checkin) -> None:
         store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id,
                               action="delete", previous=_snapshot(checkin), at=now)
         store.delete_checkin(tx, checkin["id"], now)
+        flagging.recompute(tx, infusion["id"])
         audit.record("checkin_deleted", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"checkin:{checkin['id']}", conn=tx)
 

@@ -9,7 +9,7 @@ from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, StopValidation, ValidationError
 
-from . import catalogue, clock, passwords, schedule
+from . import catalogue, clock, flags, passwords, schedule
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -161,6 +161,15 @@ class CheckinFormBase(FlaskForm):
     )
     shared = BooleanField("Share with my caregivers")
     note_private = BooleanField("Keep this note private")
+    safety = RadioField(
+        flags.SAFETY_QUESTION, validate_choice=False,
+        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes"),
+                 SelectChoice("unsaid", "I'd rather not say")],
+    )
+
+    def validate_safety(self, field):
+        if field.data not in ("no", "yes", "unsaid", None, ""):
+            raise ValidationError("Choose No, Yes or I'd rather not say.")
 
     def symptom_fields(self):
         return [self[SYMPTOM_PREFIX + code] for code in catalogue.CODES]
@@ -201,3 +210,25 @@ class SettingsForm(TimeZoneMixin, FlaskForm):
 
 class ShareForm(FlaskForm):
     shared = BooleanField("Share with my caregivers")
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(
+        "Note (optional)",
+        validators=[Length(max=500, message="Please keep the note under 500 characters.")],
+    )
+
+
+class ThresholdForm(FlaskForm):
+    symptom = SelectField(
+        "Symptom", validate_choice=False,
+        choices=[SelectChoice(symptom.code, symptom.label) for symptom in catalogue.SYMPTOMS],
+    )
+    hours = WholeNumberField(
+        "Flag after (hours)", message="Enter a whole number of hours from 1 to 48.",
+        validators=[NumberRange(1, 48, message="Enter a whole number of hours from 1 to 48.")],
+    )
+
+    def validate_symptom(self, field):
+        if not catalogue.is_symptom(field.data or ""):
+            raise ValidationError("Choose a symptom from the list.")

@@ -34,7 +34,7 @@ def favicon():
 NAV = {
     "patient": (("patient.diary", "My diary"), ("team.care_team", "My care team"),
                 ("patient.settings", "Settings")),
-    "clinician": (("clinician.patients", "My patients"),),
+    "clinician": (("clinician.patients", "My patients"), ("clinician.flags", "Flags")),
     "caregiver": (("caregiver.shared", "Shared with me"),),
 }
 

@@ -4,9 +4,10 @@ from flask import (Blueprint, Response, current_app, flash, redirect, render_tem
                    url_for)
 from flask_login import current_user
 
-from . import access, accounts, catalogue, clock, entries, ical, timeline
+from . import access, accounts, catalogue, clock, entries, flagging, flags, ical, timeline
 from .forms import CheckinForm, EmptyForm, InfusionForm, SettingsForm, ShareForm
 from .safety import role_required
+from .store import care as care_store
 
 bp = Blueprint("patient", __name__)
 
@@ -42,8 +43,25 @@ def diary():
 @bp.route("/infusions/<int:infusion_id>")
 @role_required("patient")
 def infusion(infusion_id):
-    view = _view(access.own_infusion(current_user, infusion_id))
-    return render_template("patient/infusion.html", infusion=view)
+    row = access.own_infusion(current_user, infusion_id)
+    saved = request.args.get("saved", type=int)
+    return render_template("patient/infusion.html", infusion=_view(row),
+                           alerts=_alerts(row, saved) if saved else None)
+
+
+def _alerts(infusion_row, checkin_id):
+    """What the check-in just saved says on its own: crisis help first when it is urgent."""
+    checkin, severities = access.checkin(access.require_scope(current_user, current_user.id),
+                                         checkin_id)
+    if checkin["infusion_id"] != infusion_row["id"]:
+        return None
+    raised = flagging.raised_by(checkin, severities, infusion_row,
+                                flagging.patient_thresholds(current_user.id))
+    return {
+        "urgent": [flag for flag in raised if flag.urgent],
+        "lasting": [flags.patient_message(flag) for flag in raised if not flag.urgent],
+        "has_clinician": care_store.has_clinician(current_user.id),
+    }
 
 
 def _infusion_input(form):
@@ -103,6 +121,7 @@ def _checkin_input(form):
     return entries.CheckinInput(
         at=_utc(form.at), mood=form.mood.data, severities=form.severities(),
         note=form.note.data or "", shared=form.shared.data, note_private=form.note_private.data,
+        safety=form.safety.data or None,
     )
 
 
@@ -117,12 +136,12 @@ def new_checkin(infusion_id):
         form.shared.data = current_user.share_by_default
     if form.validate_on_submit():
         try:
-            entries.save_checkin(current_user.id, row, _checkin_input(form))
+            checkin_id = entries.save_checkin(current_user.id, row, _checkin_input(form))
         except entries.EntryError as error:
             _show_error(form, error)
         else:
             flash("Check-in saved.", "success")
-            return redirect(url_for("patient.infusion", infusion_id=infusion_id))
+            return redirect(url_for("patient.infusion", infusion_id=infusion_id, saved=checkin_id))
     return render_template("patient/checkin_form.html", form=form, infusion=view, editing=None)
 
 
@@ -150,7 +169,8 @@ def edit_checkin(checkin_id):
             _show_error(form, error)
         else:
             flash("Check-in changed. The earlier answers are kept in its history.", "success")
-            return redirect(url_for("patient.infusion", infusion_id=infusion_row["id"]))
+            return redirect(url_for("patient.infusion", infusion_id=infusion_row["id"],
+                                    saved=checkin_id))
     return render_template("patient/checkin_form.html", form=form, infusion=view, editing=row)
 
 
@@ -161,6 +181,7 @@ def _fill_checkin_form(form, view, checkin_id):
     form.note.data = checkin.note
     form.shared.data = checkin.shared
     form.note_private.data = checkin.note_private
+    form.safety.data = checkin.safety
     for field, code in zip(form.symptom_fields(), catalogue.CODES):
         field.data = checkin.severities.get(code, 0)
 

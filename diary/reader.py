@@ -1,12 +1,13 @@
 """A patient's diary as a clinician or caregiver reads it: what they see is the access module's call."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import access, clock, timeline
-from .forms import EmptyForm
+from . import access, catalogue, clock, flagging, timeline
+from .forms import EmptyForm, ThresholdForm
 from .safety import role_required
 from .store import accounts
+from .store import flags as flag_store
 
 bp = Blueprint("reader", __name__, url_prefix="/patients")
 
@@ -25,8 +26,10 @@ def patient(patient_id):
         timeline.infusion_view(row, grouped.get(row["id"], []), zone, now)
         for row in access.infusions(scope)
     ]
+    flag_rows, events = access.flags(scope)
     return render_template("reader/patient.html", patient=_patient(scope), scope=scope,
-                           infusions=infusions, form=EmptyForm())
+                           infusions=infusions, form=EmptyForm(),
+                           flags_by_infusion=flagging.by_infusion(flag_rows, events))
 
 
 @bp.route("/<int:patient_id>/infusions/<int:infusion_id>")
@@ -50,3 +53,38 @@ def checkin(patient_id, checkin_id):
                                   clock.now())
     return render_template("reader/checkin.html", patient=_patient(scope), scope=scope,
                            infusion=view, checkin=view.checkins[0])
+
+
+def _thresholds_page(scope, form, status=200):
+    overrides = {row["symptom"]: row for row in flag_store.thresholds_of_patient(scope.patient_id)}
+    return render_template("reader/thresholds.html", patient=_patient(scope), form=form,
+                           symptoms=catalogue.SYMPTOMS, overrides=overrides,
+                           reset_form=EmptyForm()), status
+
+
+@bp.route("/<int:patient_id>/thresholds", methods=["GET", "POST"])
+@role_required("clinician")
+def thresholds(patient_id):
+    scope = access.require_clinician(current_user, patient_id, "threshold_set")
+    form = ThresholdForm()
+    if form.validate_on_submit():
+        try:
+            flagging.set_threshold(current_user.id, patient_id, form.symptom.data, form.hours.data)
+        except flagging.FlagError as error:
+            form[error.field].errors.append(error.message)
+        else:
+            flash("Threshold saved. Flags are updated.", "success")
+            return redirect(url_for("reader.thresholds", patient_id=patient_id))
+    return _thresholds_page(scope, form, 400 if form.errors else 200)
+
+
+@bp.route("/<int:patient_id>/thresholds/<symptom>/reset", methods=["POST"])
+@role_required("clinician")
+def reset_threshold(patient_id, symptom):
+    access.require_clinician(current_user, patient_id, "threshold_reset")
+    if not catalogue.is_symptom(symptom):
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        flagging.reset_threshold(current_user.id, patient_id, symptom)
+        flash("Back to the default threshold.", "success")
+    return redirect(url_for("reader.thresholds", patient_id=patient_id))

@@ -28,6 +28,7 @@ class CheckinView:
     note: str | None
     note_private: bool
     shared: bool
+    safety: str | None
     symptoms: tuple[SymptomReport, ...]
     severities: dict
 
@@ -65,7 +66,8 @@ class InfusionView:
 
 
 def checkin_view(row, severities: dict, end: datetime, zone: str) -> CheckinView:
-    """row: a check-in as the access module gave it (a caregiver's copy has private notes blanked)."""
+    """row: a check-in as the access module gave it (a caregiver's copy lacks the safety answer
+    and has private notes blanked)."""
     at = clock.from_db(row["at"])
     reported = tuple(
         SymptomReport(code, catalogue.symptom(code).label, severities[code])
@@ -76,6 +78,7 @@ def checkin_view(row, severities: dict, end: datetime, zone: str) -> CheckinView
         id=row["id"], at=at, when=clock.format_local(at, zone),
         hour_label=schedule.hour_label(end, at), mood=row["mood"],
         note=row["note"], note_private=bool(row["note_private"]), shared=bool(row["shared"]),
+        safety=row.get("safety"),
         symptoms=reported, severities=dict(severities),
     )
 

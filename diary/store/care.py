@@ -132,3 +132,10 @@ def last_checkins_in_care(member_id: int, shared_only: bool):
 
 def invitation_by_id(invitation_id: int):
     return get_db().execute("SELECT * FROM invitations WHERE id = ?", (invitation_id,)).fetchone()
+
+
+def has_clinician(patient_id: int) -> bool:
+    return get_db().execute(
+        "SELECT 1 FROM care_team WHERE patient_id = ? AND role = 'clinician' AND ended_at IS NULL"
+        " LIMIT 1", (patient_id,)
+    ).fetchone() is not None

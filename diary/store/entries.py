@@ -133,19 +133,21 @@ def symptoms_of_checkin(checkin_id: int) -> dict[str, int]:
 
 
 def insert_checkin(conn, *, infusion_id, patient_id, at, mood, note, note_private, shared,
-                   now) -> int:
+                   safety, now) -> int:
     return conn.execute(
         "INSERT INTO checkins (infusion_id, patient_id, at, mood, note, note_private, shared,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (infusion_id, patient_id, at, mood, note, int(note_private), int(shared), now, now),
+        " safety, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (infusion_id, patient_id, at, mood, note, int(note_private), int(shared), safety, now,
+         now),
     ).lastrowid
 
 
-def update_checkin(conn, checkin_id, *, at, mood, note, note_private, shared, now) -> None:
+def update_checkin(conn, checkin_id, *, at, mood, note, note_private, shared, safety,
+                   now) -> None:
     conn.execute(
         "UPDATE checkins SET at = ?, mood = ?, note = ?, note_private = ?, shared = ?,"
-        " updated_at = ? WHERE id = ?",
-        (at, mood, note, int(note_private), int(shared), now, checkin_id),
+        " safety = ?, updated_at = ? WHERE id = ?",
+        (at, mood, note, int(note_private), int(shared), safety, now, checkin_id),
     )
 
 

@@ -1,0 +1,124 @@
+"""SQL for flags, their history, and patient-specific thresholds."""
+
+from ..db import get_db
+
+FLAG_COLUMNS = ("first_checkin_id", "latest_checkin_id", "first_at", "latest_at", "hour",
+                "peak_severity", "latest_severity", "latest_mood", "flag_after_hours")
+
+
+def flags_of_infusion(conn, infusion_id: int):
+    return conn.execute("SELECT * FROM flags WHERE infusion_id = ?", (infusion_id,)).fetchall()
+
+
+def insert_flag(conn, *, infusion_id, patient_id, kind, symptom, urgent, values: dict,
+                at) -> int:
+    return conn.execute(
+        "INSERT INTO flags (infusion_id, patient_id, kind, symptom, urgent, state,"
+        " first_checkin_id, latest_checkin_id, first_at, latest_at, hour, peak_severity,"
+        " latest_severity, latest_mood, flag_after_hours, raised_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (infusion_id, patient_id, kind, symptom, int(urgent),
+         *(values[column] for column in FLAG_COLUMNS), at, at),
+    ).lastrowid
+
+
+def update_flag(conn, flag_id: int, *, state: str, values: dict, at) -> None:
+    conn.execute(
+        "UPDATE flags SET state = ?, first_checkin_id = ?, latest_checkin_id = ?, first_at = ?,"
+        " latest_at = ?, hour = ?, peak_severity = ?, latest_severity = ?, latest_mood = ?,"
+        " flag_after_hours = ?, updated_at = ? WHERE id = ?",
+        (state, *(values[column] for column in FLAG_COLUMNS), at, flag_id),
+    )
+
+
+def set_state(conn, flag_id: int, state: str, at: str) -> None:
+    conn.execute("UPDATE flags SET state = ?, updated_at = ? WHERE id = ?", (state, at, flag_id))
+
+
+def acknowledge(conn, flag_id: int, *, by, note, at) -> bool:
+    return conn.execute(
+        "UPDATE flags SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?,"
+        " acknowledged_note = ?, acknowledged_latest_at = latest_at,"
+        " acknowledged_peak_severity = peak_severity, updated_at = ?"
+        " WHERE id = ? AND state = 'open'",
+        (at, by, note, at, flag_id),
+    ).rowcount == 1
+
+
+def add_event(conn, flag_id: int, event: str, at: str, actor_id=None, note=None) -> None:
+    conn.execute(
+        "INSERT INTO flag_events (flag_id, at, actor_id, event, note) VALUES (?, ?, ?, ?, ?)",
+        (flag_id, at, actor_id, event, note),
+    )
+
+
+def flag(flag_id: int):
+    return get_db().execute("SELECT * FROM flags WHERE id = ?", (flag_id,)).fetchone()
+
+
+def open_flags_in_care(member_id: int):
+    """The clinician's queue: open flags of every patient in their care, with the patient's name."""
+    return get_db().execute(
+        "SELECT flags.*, users.name AS patient_name FROM flags"
+        " JOIN users ON users.id = flags.patient_id"
+        " WHERE flags.state = 'open' AND flags.patient_id IN (SELECT patient_id FROM care_team"
+        " WHERE member_id = ? AND role = 'clinician' AND ended_at IS NULL)",
+        (member_id,),
+    ).fetchall()
+
+
+def open_counts_in_care(member_id: int):
+    return get_db().execute(
+        "SELECT patient_id, sum(urgent) AS urgent, count(*) AS total FROM flags"
+        " WHERE state = 'open' AND patient_id IN (SELECT patient_id FROM care_team"
+        " WHERE member_id = ? AND role = 'clinician' AND ended_at IS NULL) GROUP BY patient_id",
+        (member_id,),
+    ).fetchall()
+
+
+def flags_of_patient(patient_id: int):
+    return get_db().execute(
+        "SELECT flags.*, users.name AS acknowledged_by_name FROM flags"
+        " LEFT JOIN users ON users.id = flags.acknowledged_by"
+        " WHERE flags.patient_id = ? ORDER BY flags.latest_at DESC",
+        (patient_id,),
+    ).fetchall()
+
+
+def events_of_patient(patient_id: int):
+    return get_db().execute(
+        "SELECT flag_events.*, users.name AS actor_name FROM flag_events"
+        " JOIN flags ON flags.id = flag_events.flag_id"
+        " LEFT JOIN users ON users.id = flag_events.actor_id"
+        " WHERE flags.patient_id = ? ORDER BY flag_events.at, flag_events.id",
+        (patient_id,),
+    ).fetchall()
+
+
+def thresholds_of_patient(patient_id: int, conn=None):
+    return (conn or get_db()).execute(
+        "SELECT thresholds.*, users.name AS set_by_name FROM thresholds"
+        " JOIN users ON users.id = thresholds.set_by WHERE patient_id = ?",
+        (patient_id,),
+    ).fetchall()
+
+
+def set_threshold(conn, *, patient_id, symptom, hours, set_by, at) -> None:
+    conn.execute(
+        "INSERT INTO thresholds (patient_id, symptom, hours, set_by, set_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (patient_id, symptom) DO UPDATE SET hours = excluded.hours,"
+        " set_by = excluded.set_by, set_at = excluded.set_at",
+        (patient_id, symptom, hours, set_by, at),
+    )
+
+
+def clear_threshold(conn, patient_id: int, symptom: str) -> bool:
+    return conn.execute(
+        "DELETE FROM thresholds WHERE patient_id = ? AND symptom = ?", (patient_id, symptom)
+    ).rowcount == 1
+
+
+def infusion_ids_of_patient(conn, patient_id: int) -> list[int]:
+    return [row[0] for row in conn.execute(
+        "SELECT id FROM live_infusions WHERE patient_id = ?", (patient_id,)
+    )]
