@@ -51,17 +51,31 @@ def scope_for(reader, patient_id: int) -> Scope | None:
     return Scope(reader.id, patient_id, reader.role)
 
 
-def require_scope(reader, patient_id: int, what: str = "diary") -> Scope:
-    """The reader's scope for this patient, or 404; looks by others are audited either way."""
+def require_scope(reader, patient_id: int, audit_view: bool = True) -> Scope:
+    """The reader's scope for this patient, or 404; looks by others are audited either way.
+
+    A view that still has to check a record inside the diary passes audit_view=False and calls
+    record_view(scope) once that record is found readable.
+    """
     scope = scope_for(reader, patient_id)
     if scope is None:
-        audit.record(f"view_{what}", "denied", actor_id=reader.id,
-                     subject=f"patient:{patient_id}", address=request.remote_addr)
-        abort(404)
-    if not scope.is_own:
-        audit.record(f"view_{what}", "ok", actor_id=reader.id, patient_id=patient_id,
-                     subject=request.path, address=request.remote_addr)
+        _refuse(reader.id, f"patient:{patient_id}")
+    if audit_view:
+        record_view(scope)
     return scope
+
+
+def record_view(scope: Scope) -> None:
+    if not scope.is_own:
+        audit.record("view_diary", "ok", actor_id=scope.reader_id, patient_id=scope.patient_id,
+                     subject=request.path, address=request.remote_addr)
+
+
+def _refuse(reader_id: int, subject: str):
+    """404 for what may not be read, with an audit row that names no patient."""
+    audit.record("view_diary", "denied", actor_id=reader_id, subject=subject,
+                 address=request.remote_addr)
+    abort(404)
 
 
 def require_clinician(reader, patient_id: int, action: str) -> Scope:
@@ -106,7 +120,7 @@ def infusions(scope: Scope):
 def infusion(scope: Scope, infusion_id: int):
     row = store.infusion(infusion_id, scope.patient_id)
     if row is None or (scope.shared_only and not store.has_shared_checkin(infusion_id)):
-        abort(404)
+        _refuse(scope.reader_id, f"infusion:{infusion_id}")
     return row
 
 
@@ -143,7 +157,7 @@ def checkin(scope: Scope, checkin_id: int):
     """One check-in with its severities, or 404 when this scope may not read it."""
     row = store.checkin(checkin_id, scope.patient_id)
     if row is None or (scope.shared_only and not row["shared"]):
-        abort(404)
+        _refuse(scope.reader_id, f"checkin:{checkin_id}")
     return _redacted(scope, row), store.symptoms_of_checkin(checkin_id)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from . import clock, passwords
+from .errors import FieldError
 from .db import write
 from .store import accounts as store
 from .store import audit
@@ -13,13 +14,8 @@ from .store import audit
 ROLES = ("patient", "clinician", "caregiver")
 
 
-class AccountError(ValueError):
-    """A problem the user can fix, tied to one form field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class AccountError(FieldError):
+    """A problem with an account the user can fix."""
 
 
 def token_hash(token: str) -> str:

@@ -9,15 +9,13 @@ from datetime import datetime
 
 from . import catalogue, clock, flagging, flags, schedule
 from .db import write
+from .errors import FieldError
 from .store import audit
 from .store import entries as store
 
 
-class EntryError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class EntryError(FieldError):
+    """A diary entry that breaks a rule; nothing was written."""
 
 
 @dataclass(frozen=True)

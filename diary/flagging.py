@@ -6,16 +6,14 @@ and keeps each flag's history: raised, updated, withdrawn, acknowledged, reopene
 
 from . import catalogue, clock, flags, schedule
 from .db import write
+from .errors import FieldError
 from .store import audit
 from .store import entries as entries_store
 from .store import flags as store
 
 
-class FlagError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class FlagError(FieldError):
+    """A threshold or acknowledgement that cannot be saved as given."""
 
 
 def checkin_facts(row, severities) -> flags.CheckinFacts:

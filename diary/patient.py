@@ -1,7 +1,7 @@
 """The patient's own diary: infusions, check-ins, reminders and settings."""
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect,
+                   render_template, request, url_for)
 from flask_login import current_user
 
 from . import access, accounts, catalogue, clock, entries, flagging, flags, ical, timeline
@@ -152,13 +152,19 @@ def _show_error(form, error):
         form[error.field].errors.append(error.message)
 
 
-@bp.route("/check-ins/<int:checkin_id>/edit", methods=["GET", "POST"])
-@role_required("patient")
-def edit_checkin(checkin_id):
+def _changeable_checkin(checkin_id):
+    """The patient's own check-in and its infusion, while changes are still allowed (else 403)."""
     row, infusion_row = access.own_checkin(current_user, checkin_id)
     view = _view(infusion_row)
     if not view.editable:
-        return render_template("patient/read_only.html", infusion=view), 403
+        abort(make_response(render_template("patient/read_only.html", infusion=view), 403))
+    return row, infusion_row, view
+
+
+@bp.route("/check-ins/<int:checkin_id>/edit", methods=["GET", "POST"])
+@role_required("patient")
+def edit_checkin(checkin_id):
+    row, infusion_row, view = _changeable_checkin(checkin_id)
     form = CheckinForm()
     if request.method == "GET":
         _fill_checkin_form(form, view, checkin_id)
@@ -189,10 +195,7 @@ def _fill_checkin_form(form, view, checkin_id):
 @bp.route("/check-ins/<int:checkin_id>/delete", methods=["GET", "POST"])
 @role_required("patient")
 def delete_checkin(checkin_id):
-    row, infusion_row = access.own_checkin(current_user, checkin_id)
-    view = _view(infusion_row)
-    if not view.editable:
-        return render_template("patient/read_only.html", infusion=view), 403
+    row, infusion_row, view = _changeable_checkin(checkin_id)
     form = EmptyForm()
     if form.validate_on_submit():
         entries.delete_checkin(current_user.id, infusion_row, row)

@@ -35,8 +35,9 @@ def patient(patient_id):
 @bp.route("/<int:patient_id>/infusions/<int:infusion_id>")
 @role_required("clinician", "caregiver")
 def infusion(patient_id, infusion_id):
-    scope = access.require_scope(current_user, patient_id)
+    scope = access.require_scope(current_user, patient_id, audit_view=False)
     row = access.infusion(scope, infusion_id)
+    access.record_view(scope)
     view = timeline.infusion_view(row, access.checkins(scope, infusion_id),
                                   current_user.time_zone, clock.now())
     return render_template("reader/infusion.html", patient=_patient(scope), scope=scope,
@@ -46,9 +47,10 @@ def infusion(patient_id, infusion_id):
 @bp.route("/<int:patient_id>/check-ins/<int:checkin_id>")
 @role_required("clinician", "caregiver")
 def checkin(patient_id, checkin_id):
-    scope = access.require_scope(current_user, patient_id)
+    scope = access.require_scope(current_user, patient_id, audit_view=False)
     row, severities = access.checkin(scope, checkin_id)
     infusion_row = access.infusion(scope, row["infusion_id"])
+    access.record_view(scope)
     view = timeline.infusion_view(infusion_row, [(row, severities)], current_user.time_zone,
                                   clock.now())
     return render_template("reader/checkin.html", patient=_patient(scope), scope=scope,

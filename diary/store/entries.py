@@ -90,17 +90,21 @@ def checkins_of_infusion(infusion_id: int, shared_only: bool = False):
     ).fetchall()
 
 
-def symptoms_of_infusion(infusion_id: int) -> dict[int, dict[str, int]]:
-    """Every severity of an infusion's live check-ins in one query: {checkin_id: {code: severity}}."""
+def _by_checkin(rows) -> dict[int, dict[str, int]]:
     found: dict[int, dict[str, int]] = {}
-    for row in get_db().execute(
-        "SELECT checkin_symptoms.checkin_id, checkin_symptoms.symptom, checkin_symptoms.severity"
-        " FROM checkin_symptoms JOIN live_checkins ON live_checkins.id = checkin_symptoms.checkin_id"
-        " WHERE live_checkins.infusion_id = ?",
-        (infusion_id,),
-    ):
+    for row in rows:
         found.setdefault(row["checkin_id"], {})[row["symptom"]] = row["severity"]
     return found
+
+
+def symptoms_of_infusion(infusion_id: int) -> dict[int, dict[str, int]]:
+    """Every severity of an infusion's live check-ins in one query: {checkin_id: {code: severity}}."""
+    return _by_checkin(get_db().execute(
+        "SELECT checkin_symptoms.* FROM checkin_symptoms"
+        " JOIN live_checkins ON live_checkins.id = checkin_symptoms.checkin_id"
+        " WHERE live_checkins.infusion_id = ?",
+        (infusion_id,),
+    ))
 
 
 def checkins_of_patient(patient_id: int, shared_only: bool = False):
@@ -112,15 +116,12 @@ def checkins_of_patient(patient_id: int, shared_only: bool = False):
 
 
 def symptoms_of_patient(patient_id: int) -> dict[int, dict[str, int]]:
-    found: dict[int, dict[str, int]] = {}
-    for row in get_db().execute(
-        "SELECT checkin_symptoms.checkin_id, checkin_symptoms.symptom, checkin_symptoms.severity"
-        " FROM checkin_symptoms JOIN live_checkins ON live_checkins.id = checkin_symptoms.checkin_id"
+    return _by_checkin(get_db().execute(
+        "SELECT checkin_symptoms.* FROM checkin_symptoms"
+        " JOIN live_checkins ON live_checkins.id = checkin_symptoms.checkin_id"
         " WHERE live_checkins.patient_id = ?",
         (patient_id,),
-    ):
-        found.setdefault(row["checkin_id"], {})[row["symptom"]] = row["severity"]
-    return found
+    ))
 
 
 def symptoms_of_checkin(checkin_id: int) -> dict[str, int]:
