@@ -81,7 +81,7 @@ def browser_required() -> bool:
 CHROMIUM = find_chromium()
 NO_CHROMIUM = (
     "no Chromium found (looked for $DIARY_CHROMIUM, /usr/bin/chromium, chromium and chromium-browser "
-    "on PATH); install it with `apt-get install chromium` (never `playwright install`)"
+    "on PATH); install the system one with `apt-get install chromium` (Playwright's own browser download does not work here)"
 )
 
 
