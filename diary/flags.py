@@ -192,18 +192,35 @@ def patient_message(flag: Flag, labels=catalogue) -> str:
             "Your clinic will see this in your diary.")
 
 
+def is_lasting(end: datetime, at: datetime, severity: int, flag_after_hours: int) -> bool:
+    return at >= end + timedelta(hours=flag_after_hours) and severity >= catalogue.SEVERITY_MILD
+
+
+def is_severe(severity: int) -> bool:
+    return severity == catalogue.SEVERITY_VERY_SEVERE
+
+
+def flagged_points(end: datetime, checkins: Iterable[CheckinFacts],
+                   thresholds: Mapping[str, int] | None = None) -> frozenset[tuple[int, str]]:
+    """Every (check-in, symptom) that counts as evidence for a flag, for marking on a chart."""
+    limits = thresholds_in_force(thresholds)
+    return frozenset(
+        (checkin.id, code) for checkin in checkins for code in catalogue.CODES
+        if is_severe(checkin.severity(code))
+        or is_lasting(end, checkin.at, checkin.severity(code), limits[code])
+    )
+
+
 def _lasting_flags(end, ordered, limits):
     for code in catalogue.CODES:
-        since = end + timedelta(hours=limits[code])
-        evidence = [c for c in ordered
-                    if c.at >= since and c.severity(code) >= catalogue.SEVERITY_MILD]
+        evidence = [c for c in ordered if is_lasting(end, c.at, c.severity(code), limits[code])]
         if evidence:
             yield _symptom_flag(LASTING, code, end, evidence, limits[code])
 
 
 def _severe_flags(end, ordered):
     for code in catalogue.CODES:
-        evidence = [c for c in ordered if c.severity(code) == catalogue.SEVERITY_VERY_SEVERE]
+        evidence = [c for c in ordered if is_severe(c.severity(code))]
         if evidence:
             yield _symptom_flag(SEVERE, code, end, evidence)
 

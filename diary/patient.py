@@ -36,8 +36,13 @@ def diary():
     current = _view(rows[0]) if rows and timeline.is_current(rows[0], now) else None
     earlier = rows[1:] if current else rows
     return render_template(
-        "patient/diary.html", current=current, earlier=earlier, zone=current_user.time_zone
+        "patient/diary.html", current=current, earlier=earlier, zone=current_user.time_zone,
+        chart=_chart(current) if current else None,
     )
+
+
+def _chart(view):
+    return timeline.chart_for(view, flagging.patient_thresholds(current_user.id))
 
 
 @bp.route("/infusions/<int:infusion_id>")
@@ -45,7 +50,8 @@ def diary():
 def infusion(infusion_id):
     row = access.own_infusion(current_user, infusion_id)
     saved = request.args.get("saved", type=int)
-    return render_template("patient/infusion.html", infusion=_view(row),
+    view = _view(row)
+    return render_template("patient/infusion.html", infusion=view, chart=_chart(view),
                            alerts=_alerts(row, saved) if saved else None)
 
 

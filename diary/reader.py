@@ -29,7 +29,12 @@ def patient(patient_id):
     flag_rows, events = access.flags(scope)
     return render_template("reader/patient.html", patient=_patient(scope), scope=scope,
                            infusions=infusions, form=EmptyForm(),
-                           flags_by_infusion=flagging.by_infusion(flag_rows, events))
+                           flags_by_infusion=flagging.by_infusion(flag_rows, events),
+                           chart=_chart(scope, infusions[0]) if infusions else None)
+
+
+def _chart(scope, view):
+    return timeline.chart_for(view, flagging.patient_thresholds(scope.patient_id))
 
 
 @bp.route("/<int:patient_id>/infusions/<int:infusion_id>")
@@ -41,7 +46,8 @@ def infusion(patient_id, infusion_id):
     view = timeline.infusion_view(row, access.checkins(scope, infusion_id),
                                   current_user.time_zone, clock.now())
     return render_template("reader/infusion.html", patient=_patient(scope), scope=scope,
-                           infusion=view, revisions=access.revisions(scope, infusion_id))
+                           infusion=view, revisions=access.revisions(scope, infusion_id),
+                           chart=_chart(scope, view))
 
 
 @bp.route("/<int:patient_id>/check-ins/<int:checkin_id>")

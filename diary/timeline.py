@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import catalogue, clock, schedule
+from . import catalogue, chart, clock, flags, schedule
 
 
 @dataclass(frozen=True)
@@ -166,3 +166,10 @@ def revision_summary(previous_json: str) -> str:
     if previous.get("note"):
         parts.append(f"note “{previous['note']}”")
     return "; ".join(parts) + "."
+
+
+def chart_for(view: InfusionView, thresholds: dict):
+    """The infusion's chart, from exactly the check-ins this reader may see."""
+    facts = [flags.CheckinFacts(c.id, c.at, c.mood, None, c.severities) for c in view.checkins]
+    return chart.build_chart(view.end, view.checkins, flags.thresholds_in_force(thresholds),
+                             flags.flagged_points(view.end, facts, thresholds))
