@@ -1,6 +1,6 @@
 """What a clinician sees of the patients in their care."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from . import access, clock, flagging, timeline
@@ -34,12 +34,21 @@ def patients():
     )
 
 
+FLAGS_PER_PAGE = 25
+
+
+def _queue_page(form, failed_flag=None):
+    items = flagging.queue(flag_store.open_flags_in_care(current_user.id))
+    shown = max(1, request.args.get("show", FLAGS_PER_PAGE, type=int))
+    return render_template("clinician/flags.html", items=items[:shown], total=len(items),
+                           more=min(len(items), shown + FLAGS_PER_PAGE), form=form,
+                           failed_flag=failed_flag)
+
+
 @bp.route("/flags")
 @role_required("clinician")
 def flags():
-    return render_template("clinician/flags.html",
-                           items=flagging.queue(flag_store.open_flags_in_care(current_user.id)),
-                           form=AcknowledgeForm())
+    return _queue_page(AcknowledgeForm())
 
 
 @bp.route("/flags/<int:flag_id>/acknowledge", methods=["POST"])
@@ -54,6 +63,4 @@ def acknowledge(flag_id):
         if flagging.acknowledge(current_user.id, row, form.note.data or ""):
             flash("Flag acknowledged.", "success")
         return redirect(url_for("clinician.flags"))
-    return render_template("clinician/flags.html",
-                           items=flagging.queue(flag_store.open_flags_in_care(current_user.id)),
-                           form=form, failed_flag=flag_id), 400
+    return _queue_page(form, failed_flag=flag_id), 400
