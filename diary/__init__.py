@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,7 +108,16 @@ def _register_extensions(app: Flask) -> None:
     sessions.init_app(app)
 
 
+class RowIdConverter(IntegerConverter):
+    """<int:...> in URLs, capped at SQLite's largest row id so a huge number is a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter
     from . import auth, caregiver, clinician, pages, patient, reader, team
     for blueprint in (pages.bp, auth.bp, patient.bp, clinician.bp, caregiver.bp, reader.bp,
                       team.bp):

@@ -90,7 +90,9 @@ def check_acceptor(row, user) -> None:
         _refuse(row, "wrong_role", user.id,
                 f"This invitation is for {wanted}. You are signed in as a {user.role}, so it "
                 "cannot be used with this account.")
-    if row["patient_id"] and store.active_membership(row["patient_id"], user.id):
+    patient_id, member_id = ((user.id, row["created_by"]) if row["kind"] == "enrolment"
+                             else (row["patient_id"], user.id))
+    if store.active_membership(patient_id, member_id):
         _refuse(row, "already_member", user.id, "You are already in this care team.")
 
 

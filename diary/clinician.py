@@ -14,8 +14,9 @@ bp = Blueprint("clinician", __name__, url_prefix="/clinic")
 
 def care_list(member, shared_only: bool):
     return timeline.patient_rows(
-        store.patients_of_member(member.id), store.latest_infusions_in_care(member.id),
-        store.checkin_times_of_latest_infusions(member.id),
+        store.patients_of_member(member.id),
+        store.latest_infusions_in_care(member.id, shared_only),
+        store.checkin_times_of_latest_infusions(member.id, shared_only),
         store.last_checkins_in_care(member.id, shared_only), member.time_zone, clock.now(),
     )
 
@@ -40,7 +41,9 @@ FLAGS_PER_PAGE = 25
 def _queue_page(form, failed_flag=None):
     items = flagging.queue(flag_store.open_flags_in_care(current_user.id))
     shown = max(1, request.args.get("show", FLAGS_PER_PAGE, type=int))
-    return render_template("clinician/flags.html", items=items[:shown], total=len(items),
+    page = items[:shown]
+    page += [item for item in items[shown:] if item["row"]["id"] == failed_flag]
+    return render_template("clinician/flags.html", items=page, total=len(items),
                            more=min(len(items), shown + FLAGS_PER_PAGE), form=form,
                            failed_flag=failed_flag)
 

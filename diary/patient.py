@@ -50,6 +50,8 @@ def _chart(view):
 def infusion(infusion_id):
     row = access.own_infusion(current_user, infusion_id)
     saved = request.args.get("saved", type=int)
+    if saved is not None and not 0 < saved < 2**63:
+        abort(404)
     view = _view(row)
     return render_template("patient/infusion.html", infusion=view, chart=_chart(view),
                            alerts=_alerts(row, saved) if saved else None)

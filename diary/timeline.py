@@ -163,6 +163,9 @@ def revision_summary(previous_json: str) -> str:
         for code, severity in sorted(previous.get("severities", {}).items())
         if severity and catalogue.is_symptom(code)
     ]
+    if previous.get("safety"):
+        answer = {"no": "No", "yes": "Yes", "unsaid": "rather not say"}[previous["safety"]]
+        parts.append(f"thoughts of self-harm: {answer}")
     if previous.get("note"):
         parts.append(f"note “{previous['note']}”")
     return "; ".join(parts) + "."

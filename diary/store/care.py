@@ -98,25 +98,32 @@ def patients_of_member(member_id: int):
     ).fetchall()
 
 
-def latest_infusions_in_care(member_id: int):
-    """The newest live infusion of each patient in this member's care, in one query."""
+def latest_infusions_in_care(member_id: int, shared_only: bool):
+    """The newest infusion of each patient in this member's care, in one query.
+
+    For a caregiver (shared_only) it is left out until it has a shared check-in.
+    """
     return get_db().execute(
         "SELECT * FROM (SELECT live_infusions.*, row_number() OVER"
         " (PARTITION BY patient_id ORDER BY started_at DESC) AS newest FROM live_infusions"
-        " WHERE patient_id IN (SELECT patient_id FROM care_team WHERE member_id = ?"
-        " AND ended_at IS NULL)) WHERE newest = 1",
-        (member_id,),
+        " WHERE patient_id IN (SELECT patient_id FROM care_team WHERE member_id = :member"
+        " AND ended_at IS NULL)) AS latest WHERE newest = 1 AND (NOT :shared_only OR EXISTS"
+        " (SELECT 1 FROM live_checkins WHERE live_checkins.infusion_id = latest.id"
+        " AND live_checkins.shared = 1))",
+        {"member": member_id, "shared_only": shared_only},
     ).fetchall()
 
 
-def checkin_times_of_latest_infusions(member_id: int):
+def checkin_times_of_latest_infusions(member_id: int, shared_only: bool):
+    """The check-in times of those same infusions, for counting missed check-ins."""
     return get_db().execute(
         "SELECT live_checkins.infusion_id, live_checkins.at FROM live_checkins"
-        " WHERE live_checkins.infusion_id IN (SELECT id FROM (SELECT id, row_number() OVER"
-        " (PARTITION BY patient_id ORDER BY started_at DESC) AS newest FROM live_infusions"
-        " WHERE patient_id IN (SELECT patient_id FROM care_team WHERE member_id = ?"
-        " AND ended_at IS NULL)) WHERE newest = 1)",
-        (member_id,),
+        " WHERE (live_checkins.shared = 1 OR NOT :shared_only) AND live_checkins.infusion_id IN"
+        " (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY patient_id"
+        " ORDER BY started_at DESC) AS newest FROM live_infusions WHERE patient_id IN"
+        " (SELECT patient_id FROM care_team WHERE member_id = :member AND ended_at IS NULL))"
+        " WHERE newest = 1)",
+        {"member": member_id, "shared_only": shared_only},
     ).fetchall()
 
 
@@ -128,10 +135,6 @@ def last_checkins_in_care(member_id: int, shared_only: bool):
         " AND ended_at IS NULL) AND (shared = 1 OR NOT ?) GROUP BY patient_id",
         (member_id, shared_only),
     ).fetchall()
-
-
-def invitation_by_id(invitation_id: int):
-    return get_db().execute("SELECT * FROM invitations WHERE id = ?", (invitation_id,)).fetchone()
 
 
 def has_clinician(patient_id: int) -> bool:
