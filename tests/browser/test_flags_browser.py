@@ -154,6 +154,7 @@ def test_a_dizzy_patient_is_told_calmly_and_the_clinician_acknowledges_the_flag(
     assert_accessible(doctor)
     screenshot(doctor, "flags-queue-lasting")
 
+    first.get_by_text("Add a note").click()
     first.get_by_label("Note (optional)").fill("Rang Pat: resting, will check in again.")
     first.get_by_role("button", name="Acknowledge").click()
     expect(status(doctor, "Flag acknowledged.")).to_be_visible()
