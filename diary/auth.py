@@ -1,7 +1,7 @@
 """Registration, sign-in, sign-out and password reset."""
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from . import accounts, sessions
 from .forms import EmptyForm, RegisterForm, ResetPasswordForm, SignInForm

@@ -4,7 +4,7 @@ import io
 
 import segno
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   request, session, url_for)
+                   session, url_for)
 from flask_login import current_user
 
 from . import accounts, care, clock, sessions

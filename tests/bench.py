@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from diary import care, clock, create_app, db, entries
-from tests.conftest import Users
+from tests.conftest import Users, sql_statements
 
 REPEAT = 30
 
@@ -26,23 +26,6 @@ def _timed(client, path) -> tuple[float, int]:
         samples.append(time.perf_counter() - started)
         assert response.status_code == 200, (path, response.status_code)
     return statistics.median(samples) * 1000, len(response.data)
-
-
-def _statements(client, path) -> int:
-    seen = []
-    original = db.connect
-
-    def tracing(database):
-        conn = original(database)
-        conn.set_trace_callback(seen.append)
-        return conn
-
-    db.connect = tracing
-    try:
-        client.get(path)
-    finally:
-        db.connect = original
-    return len(seen)
 
 
 def _assets(client, html: str) -> int:
@@ -102,7 +85,7 @@ def main() -> None:
             ms, size = _timed(client, path)
             assets = _assets(client, client.get(path).data.decode())
             print(f"{label:38} {ms:7.2f} {ms / bare_ms:6.1f} {size:8d} {size + assets:10d} "
-                  f"{_statements(client, path):5d}")
+                  f"{len(sql_statements(client, path)):5d}")
         print(f"{'bare endpoint':38} {bare_ms:7.2f} {1.0:6.1f}")
 
 

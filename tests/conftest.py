@@ -120,3 +120,23 @@ def query(app, sql, params=()):
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def sql_statements(client, path) -> list[str]:
+    """Every SQL statement one GET runs, to show a page's queries do not grow with its rows."""
+    from diary import db
+    seen = []
+    original = db.connect
+
+    def tracing(database):
+        conn = original(database)
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    db.connect = tracing
+    try:
+        response = client.get(path)
+    finally:
+        db.connect = original
+    assert response.status_code == 200, (path, response.status_code)
+    return seen

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from diary import care, clock, create_app, db, entries
+from diary import care, clock, create_app, entries
 from diary.store import entries as entries_store
 
-from .conftest import PASSWORD, FakeClock, Users, query
+from .conftest import PASSWORD, FakeClock, Users, query, sql_statements
 
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)  # 10:00 in New York
 ZONE = "America/New_York"
@@ -670,23 +670,6 @@ def add_patient_in_care(app, users, clinician, number):
                 shared=True, safety="no"))
 
 
-def statements_for(client, path):
-    statements = []
-    original = db.connect
-
-    def tracing(database):
-        conn = original(database)
-        conn.set_trace_callback(statements.append)
-        return conn
-
-    db.connect = tracing
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        db.connect = original
-    return statements
-
-
 def test_my_patients_does_not_issue_more_queries_as_patients_grow(ada, users, app):
     counts, added = [], 0
     for total in (1, 4):
@@ -695,5 +678,5 @@ def test_my_patients_does_not_issue_more_queries_as_patients_grow(ada, users, ap
             add_patient_in_care(app, users, ada.user, added)
         page = main(ada.client.get("/clinic/patients"))
         assert page.count('<li class="card">') == total and "1 urgent" in page
-        counts.append(len(statements_for(ada.client, "/clinic/patients")))
+        counts.append(len(sql_statements(ada.client, "/clinic/patients")))
     assert counts[0] == counts[1], counts

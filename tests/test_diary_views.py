@@ -1,14 +1,14 @@
 """The patient's diary over HTTP: infusions, check-ins, edits, reminders and every bad input."""
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from icalendar import Calendar
 
 from diary import clock
 
-from .conftest import query
+from .conftest import query, sql_statements
 
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)  # 10:00 in New York (EDT)
 
@@ -18,7 +18,6 @@ def local(moment, zone="America/New_York"):
 
 
 def hours_ago(hours, minutes=0):
-    from datetime import timedelta
     return NOW - timedelta(hours=hours, minutes=minutes)
 
 
@@ -233,7 +232,6 @@ def test_delete_checkin_asks_then_keeps_a_copy(diary_client, app):
 
 
 def test_checkins_read_only_48_hours_after_the_window(diary_client, app, fake_clock, users, patient):
-    from datetime import timedelta
     record(diary_client, started="2026-03-10T07:00")
     check_in(diary_client)
     fake_clock.set(NOW + timedelta(hours=69, minutes=39))  # the end was 2h20m before NOW
@@ -327,7 +325,6 @@ def test_calendar_download(diary_client):
 
 
 def test_earlier_infusions_are_listed_and_open(diary_client, fake_clock, users, patient):
-    from datetime import timedelta
     record(diary_client, started="2026-03-03T07:00")
     record(diary_client, started="2026-03-10T07:00")
     html = diary_client.get("/diary").data.decode()
@@ -358,24 +355,10 @@ def test_settings_bad_time_zone(diary_client, app):
 
 
 def test_queries_per_diary_page_do_not_grow_with_checkins(diary_client, app):
-    from diary import db
     record(diary_client, started="2026-03-10T05:00")
     counts = []
     for n in (1, 6):
         for minutes in range(count(app, "checkins"), n):
             assert check_in(diary_client, at=local(hours_ago(0, 10 * minutes))).status_code == 302
-        statements = []
-        original = db.connect
-
-        def tracing(path):
-            conn = original(path)
-            conn.set_trace_callback(statements.append)
-            return conn
-
-        db.connect = tracing
-        try:
-            diary_client.get("/diary")
-        finally:
-            db.connect = original
-        counts.append(len(statements))
+        counts.append(len(sql_statements(diary_client, "/diary")))
     assert counts[0] == counts[1]

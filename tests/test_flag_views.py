@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from diary import clock, db
+from diary import clock
 from diary.catalogue import CODES
 
-from .conftest import query
+from .conftest import query, sql_statements
 
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)  # 10:00 in New York (EDT)
 END = datetime(2026, 3, 10, 6, 0, tzinfo=timezone.utc)  # 02:00 in New York
@@ -738,7 +738,7 @@ def test_only_the_patients_clinicians_may_see_or_change_thresholds(
         ("threshold_set", other_clinician.user["id"]),
         ("threshold_reset", other_clinician.user["id"])}
     assert ada.post(f"{path}/telepathy/reset").status_code == 404
-    assert ada.post(f"/patients/9999/thresholds", data={"symptom": "nausea", "hours": "3"}
+    assert ada.post("/patients/9999/thresholds", data={"symptom": "nausea", "hours": "3"}
                     ).status_code == 404
     assert snapshot(app) == before
     assert ada.post(f"{path}/dizziness/reset").status_code == 302  # no override: nothing to undo
@@ -829,28 +829,10 @@ def test_my_patients_puts_open_urgent_flags_on_top_with_counts(new_patient, ada,
 
 # --- Cost of the pages ------------------------------------------------------------------------
 
-def statements(monkeypatch, client, path) -> int:
-    seen = []
-    original = db.connect
-
-    def tracing(database):
-        conn = original(database)
-        conn.set_trace_callback(seen.append)
-        return conn
-
-    monkeypatch.setattr(db, "connect", tracing)
-    try:
-        response = client.get(path)
-    finally:
-        monkeypatch.setattr(db, "connect", original)
-    assert response.status_code == 200, path
-    return len(seen)
-
-
 def test_flag_pages_cost_the_same_for_one_flag_or_many(pat, new_patient, ada, app, monkeypatch):
     saved(check_in(pat, at=at_hour(7), symptom_dizziness="1"))
     pages = ("/clinic/flags", "/clinic/patients", f"/patients/{pat.user['id']}")
-    few = {path: statements(monkeypatch, ada, path) for path in pages}
+    few = {path: len(sql_statements(ada, path)) for path in pages}
 
     saved(check_in(pat, at=at_hour(7, 20), safety="yes", mood="0", symptom_headache="4",
                    symptom_nausea="2", symptom_vision="3", symptom_anxiety="1"))
@@ -861,5 +843,5 @@ def test_flag_pages_cost_the_same_for_one_flag_or_many(pat, new_patient, ada, ap
         saved(check_in(other, at=at_hour(1), mood="1", symptom_heart="4"))
         saved(check_in(other, symptom_dizziness="2", symptom_coordination="2"))
     assert count(app, "flags") >= 15 and count(app, "flag_events") >= 17
-    many = {path: statements(monkeypatch, ada, path) for path in pages}
+    many = {path: len(sql_statements(ada, path)) for path in pages}
     assert many == few

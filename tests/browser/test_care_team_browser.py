@@ -7,7 +7,6 @@ Driven through the words on screen, with axe-core on every page in both contexts
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, screenshot
