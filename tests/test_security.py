@@ -139,3 +139,33 @@ def test_configuration_from_environment(app_config, monkeypatch):
     monkeypatch.setenv("DIARY_CRISIS_LINE_NUMBER", "13 11 14")
     app = create_app(app_config)
     assert app.config["CRISIS_LINE_NUMBER"] == "13 11 14"
+
+
+def test_a_stale_check_in_form_keeps_every_answer(csrf_app, fake_clock):
+    """A patient who answered slowly and lost the form's token sees their answers again, unsaved."""
+    from datetime import datetime, timezone
+
+    from .conftest import Users
+    fake_clock.set(datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc))
+    users = Users(csrf_app)
+    user = users.create("patient")
+    client = csrf_app.test_client()
+
+    def token(path):
+        html = client.get(path).data.decode()
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+    client.post("/sign-in", data={"csrf_token": token("/sign-in"), "email": user["email"],
+                                  "password": PASSWORD})
+    client.post("/infusions/new", data={"csrf_token": token("/infusions/new"),
+                                        "started_at": "2026-03-10T07:00", "length_minutes": "40"})
+    response = client.post("/infusions/1/check-in", data={
+        "csrf_token": "stale", "mood": "3", "symptom_nausea": "2", "note": "Still queasy",
+        "at": "2026-03-10T09:55", "safety": "no",
+    })
+    html = response.data.decode()
+    assert response.status_code == 400 and "was not saved yet" in html
+    assert re.search(r'checked[^>]*name="mood"[^>]*value="3"', html)
+    assert re.search(r'checked[^>]*name="symptom_nausea"[^>]*value="2"', html)
+    assert "Still queasy" in html and 'value="2026-03-10T09:55"' in html
+    assert query(csrf_app, "SELECT count(*) FROM checkins")[0][0] == 0
