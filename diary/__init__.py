@@ -132,7 +132,10 @@ def _register_error_pages(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint)
         if view is None:
             return _error_page(400)
-        response = app.make_response(view(**(request.view_args or {})))
+        try:
+            response = app.make_response(view(**(request.view_args or {})))
+        except HTTPException as refusal:
+            return _error_page(refusal.code or 400)
         if response.status_code == 200:
             response.status_code = 400
         return response

@@ -14,7 +14,7 @@ def now() -> datetime:
 
 
 def to_db(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(DB_FORMAT)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0).isoformat(" ")
 
 
 def from_db(text: str) -> datetime:
@@ -31,17 +31,19 @@ def is_time_zone(name: str) -> bool:
     return True
 
 
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def local(moment: datetime, zone_name: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone_name))
 
 
 def from_local(naive: datetime, zone_name: str) -> datetime:
-    """Read a wall-clock time typed in the user's zone; in a repeated hour, take the first."""
-    return naive.replace(tzinfo=ZoneInfo(zone_name), fold=0).astimezone(timezone.utc)
+    """Read a wall-clock time typed in the user's zone.
+
+    In the hour repeated when clocks go back, take the later of the two moments unless it is
+    still to come: a patient checking in "now" during the second pass means the second one.
+    """
+    first, second = (naive.replace(tzinfo=ZoneInfo(zone_name), fold=fold).astimezone(timezone.utc)
+                     for fold in (0, 1))
+    return second if first != second and second <= now() else first
 
 
 _ZONES: frozenset[str] | None = None

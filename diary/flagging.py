@@ -67,9 +67,16 @@ def recompute(tx, infusion_id: int) -> None:
             store.update_flag(tx, row["id"], state=state, values=_values(flag), at=now)
             store.add_event(tx, row["id"], event or "updated", now)
     for key, row in existing.items():
-        if key not in current and row["state"] != "withdrawn":
+        if key not in current and _may_withdraw(row):
             store.set_state(tx, row["id"], "withdrawn", now)
             store.add_event(tx, row["id"], "withdrawn", now)
+
+
+def _may_withdraw(row) -> bool:
+    """An urgent flag nobody has looked at stays open even if the patient changes the answer."""
+    if row["state"] == "withdrawn":
+        return False
+    return not (row["urgent"] and row["state"] == "open")
 
 
 def _next_state(row, flag: flags.Flag) -> tuple[str, str | None]:

@@ -75,12 +75,17 @@ class LocalTimeField(DateTimeLocalField):
         super().__init__(label, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
                          **kwargs)
 
+    EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
     def process_formdata(self, valuelist):
         try:
             super().process_formdata(valuelist)
+            if self.data and not self.EARLIEST_YEAR <= self.data.year <= self.LATEST_YEAR:
+                raise ValueError("year out of range")
         except ValueError:
             self.data = None
-            raise ValueError("Enter a date and a time, like 10/03/2026 09:30.") from None
+            raise ValueError("Enter a date and a time, like 10/03/2026 09:30. "
+                             "Please check the year.") from None
 
     def pre_validate(self, form):
         if self.data is None and not self.process_errors:

@@ -16,6 +16,7 @@ WINDOW = timedelta(hours=24)
 ACCEPT_AFTER_END = timedelta(hours=26)
 EDIT_AFTER_WINDOW = timedelta(hours=48)
 FUTURE_ALLOWANCE = timedelta(minutes=5)
+OLDEST_RECORDABLE = timedelta(days=365)
 
 SLOT_HOURS = (1, 2, 4, 8, 12, 24)
 SLOT_BOUNDS_HOURS = ((0.5, 1.5), (1.5, 3), (3, 6), (6, 10), (10, 18), (18, 26))
@@ -51,6 +52,8 @@ def start_problem(start: datetime, length_minutes: int, now: datetime) -> str | 
                 f"{MAX_LENGTH_MINUTES} minutes.")
     if start > now + FUTURE_ALLOWANCE:
         return "The infusion start is in the future. Please check the date and time."
+    if start < now - OLDEST_RECORDABLE:
+        return "The infusion start is more than a year ago. Please check the year."
     return None
 
 

@@ -86,6 +86,9 @@ def test_record_infusion_stores_utc_and_end(diary_client, app):
         ({"length": "241"}, "length_minutes", "from 5 to 240"),
         ({"length": "forty"}, "length_minutes", "from 5 to 240"),
         ({"note": "x" * 201}, "note", "under 200"),
+        ({"started": "0026-03-10T09:30"}, "started_at", "check the year"),
+        ({"started": "9999-12-31T23:59"}, "started_at", "check the year"),
+        ({"started": "2024-03-10T09:30"}, "started_at", "more than a year ago"),
     ],
 )
 def test_infusion_bad_input(diary_client, app, fields, field, message):

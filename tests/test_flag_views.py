@@ -224,7 +224,7 @@ def test_urgent_answer_shows_crisis_help_before_anything_else(pat, app, answers,
     assert "Call or text 988" in words
     assert "741741" in first
     assert "This diary is not watched around the clock." in words
-    assert "Your care team has been alerted and will see this in your diary." in words
+    assert "Your care team has been alerted: this is now at the top of their list." in words
     assert "lasting longer than usual" not in page
     row = the_flag(app, kind, "headache" if "symptom_headache" in answers
                    else "thinking" if "symptom_thinking" in answers else "")
@@ -845,3 +845,14 @@ def test_flag_pages_cost_the_same_for_one_flag_or_many(pat, new_patient, ada, ap
     assert count(app, "flags") >= 15 and count(app, "flag_events") >= 17
     many = {path: len(sql_statements(ada, path)) for path in pages}
     assert many == few
+
+
+def test_an_urgent_flag_nobody_has_seen_stays_open_when_the_patient_changes_the_answer(pat, ada, app):
+    """The clinician must still see a 'yes' that the patient took back before anyone looked."""
+    response = pat.post(f"/infusions/{pat.infusion}/check-in",
+                        data={"mood": "5", "at": local(NOW), "safety": "yes"})
+    checkin_id = int(response.headers["Location"].rsplit("=", 1)[1])
+    pat.post(f"/check-ins/{checkin_id}/edit", data={"mood": "5", "at": local(NOW), "safety": "no"})
+    pat.post(f"/check-ins/{checkin_id}/delete")
+    assert the_flag(app, "safety", "")["state"] == "open"
+    assert "Answered yes to the safety question" in ada.get("/clinic/flags").data.decode()

@@ -1,5 +1,6 @@
 from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -257,7 +258,7 @@ def test_hour_label_counts_elapsed_time_not_wall_clock_across_spring_forward():
 
 def test_repeated_hour_at_fall_back_counts_both_passes():
     end = clock.from_local(datetime(2026, 10, 31, 20, 0), NEW_YORK)
-    first_pass = clock.from_local(datetime(2026, 11, 1, 1, 30), NEW_YORK)
+    first_pass = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo(NEW_YORK), fold=0).astimezone(timezone.utc)
     second_pass = first_pass + hours(1)
     assert wall_clock(second_pass) == "11-01 01:30 EST"
     assert (hour_label(end, first_pass), hour_label(end, second_pass)) == ("Hour 5", "Hour 6")
@@ -270,3 +271,13 @@ def test_late_window_and_acceptance_across_spring_forward():
     assert accepts_checkin_at(start, 40, last_accepted)
     assert not accepts_checkin_at(start, 40, last_accepted + SECOND)
     assert window_state(start, 40, clock.from_local(datetime(2026, 3, 8, 21, 0), NEW_YORK)) == "late"
+
+
+@pytest.mark.parametrize("now_utc, expected_utc", [
+    (datetime(2026, 11, 1, 5, 50, tzinfo=timezone.utc), datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)),
+    (datetime(2026, 11, 1, 6, 40, tzinfo=timezone.utc), datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc)),
+])
+def test_a_time_typed_in_the_repeated_hour_is_the_latest_one_already_past(monkeypatch, now_utc,
+                                                                          expected_utc):
+    monkeypatch.setattr(clock, "now", lambda: now_utc)
+    assert clock.from_local(datetime(2026, 11, 1, 1, 30), NEW_YORK) == expected_utc

@@ -169,3 +169,18 @@ def test_a_stale_check_in_form_keeps_every_answer(csrf_app, fake_clock):
     assert re.search(r'checked[^>]*name="symptom_nausea"[^>]*value="2"', html)
     assert "Still queasy" in html and 'value="2026-03-10T09:55"' in html
     assert query(csrf_app, "SELECT count(*) FROM checkins")[0][0] == 0
+
+
+def test_a_stale_token_on_a_refused_request_is_a_plain_404_not_a_500(app_config):
+    app_config.update(WTF_CSRF_ENABLED=True, TESTING=False)
+    app = create_app(app_config)
+    from .conftest import Users
+    users = Users(app)
+    user = users.create("patient")
+    client = app.test_client()
+    html = client.get("/sign-in").data.decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    client.post("/sign-in", data={"csrf_token": token, "email": user["email"], "password": PASSWORD})
+    for path in ("/care-team/members/999/revoke", "/check-ins/999/sharing",
+                 "/care-team/invitations/999/revoke"):
+        assert client.post(path, data={"csrf_token": "stale"}).status_code == 404, path
