@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from flask import abort, request
 
+from . import flagging, timeline
 from .store import audit
 from .store import care
 from .store import entries as store
@@ -86,6 +87,18 @@ def require_clinician(reader, patient_id: int, action: str) -> Scope:
                      address=request.remote_addr)
         abort(404)
     return scope
+
+
+def chart(scope: Scope, view):
+    """A caregiver's chart shows the usual times only: no flags and no clinician's thresholds."""
+    if scope.shared_only:
+        return timeline.chart_for(view, {}, mark_lasting=False)
+    return timeline.chart_for(view, flagging.patient_thresholds(scope.patient_id))
+
+
+def thresholds(scope: Scope):
+    """The patient's own thresholds with who set them: for the patient's clinicians."""
+    return flag_store.thresholds_of_patient(scope.patient_id) if scope.is_clinician else []
 
 
 def flags(scope: Scope):

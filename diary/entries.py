@@ -45,7 +45,12 @@ def _infusion_columns(data: InfusionInput) -> dict:
     )
 
 
+CLOSED = ("This infusion's diary is closed: entries can be added or changed until 48 hours "
+          "after its 24 hours end.")
+
+
 def _check_infusion(patient_id: int, data: InfusionInput, ignore_id=None) -> dict:
+    """Call inside the write transaction, so two taps cannot both pass the overlap check."""
     problem = schedule.start_problem(data.started_at, data.length_minutes, clock.now())
     if problem:
         field = "length_minutes" if not schedule.is_length(data.length_minutes) else "started_at"
@@ -64,18 +69,21 @@ def _check_infusion(patient_id: int, data: InfusionInput, ignore_id=None) -> dic
 
 
 def record_infusion(patient_id: int, data: InfusionInput) -> int:
-    columns = _check_infusion(patient_id, data)
     now = clock.to_db(clock.now())
     with write() as tx:
+        columns = _check_infusion(patient_id, data)
         infusion_id = store.insert_infusion(tx, patient_id=patient_id, at=now, **columns)
         audit.record("infusion_recorded", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"infusion:{infusion_id}", conn=tx)
     return infusion_id
 
 
-def correct_infusion(patient_id: int, infusion_id: int, data: InfusionInput) -> None:
-    columns = _check_infusion(patient_id, data, ignore_id=infusion_id)
+def correct_infusion(patient_id: int, infusion, data: InfusionInput) -> None:
+    if not can_edit_checkins(infusion, clock.now()):
+        raise EntryError("started_at", CLOSED)
+    infusion_id = infusion["id"]
     with write() as tx:
+        columns = _check_infusion(patient_id, data, ignore_id=infusion_id)
         outside = store.checkins_outside(tx, infusion_id, columns["started_at"],
                                          columns["accepts_until"])
         if outside:
@@ -90,9 +98,17 @@ def correct_infusion(patient_id: int, infusion_id: int, data: InfusionInput) -> 
                      subject=f"infusion:{infusion_id}", conn=tx)
 
 
-def delete_infusion(patient_id: int, infusion_id: int) -> None:
+def delete_infusion(patient_id: int, infusion) -> None:
+    """Soft-delete an infusion and its check-ins, each check-in keeping a revision of itself."""
+    if not can_edit_checkins(infusion, clock.now()):
+        raise EntryError("infusion", CLOSED)
+    infusion_id = infusion["id"]
+    now = clock.to_db(clock.now())
     with write() as tx:
-        store.delete_infusion(tx, infusion_id, clock.to_db(clock.now()))
+        for checkin in store.checkins_of_infusion(infusion_id):
+            store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id,
+                                  action="delete", previous=_snapshot(checkin), at=now)
+        store.delete_infusion(tx, infusion_id, now)
         flagging.recompute(tx, infusion_id)
         audit.record("infusion_deleted", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"infusion:{infusion_id}", conn=tx)
@@ -122,7 +138,6 @@ def _check_checkin(infusion, data: CheckinInput) -> None:
         raise EntryError("at", "The time of the check-in is in the future. Leave it as now, "
                                "or choose an earlier time.")
     if not schedule.accepts_checkin_at(*infusion_times(infusion), data.at):
-        opens, closes = schedule.accepted_range(*infusion_times(infusion))
         raise EntryError("at", "Check-ins for this infusion can be from its start until 26 hours "
                                "after it ended. Please choose a time in between.")
 
@@ -140,6 +155,8 @@ def _severities_for_every_symptom(severities: dict) -> dict:
 
 
 def save_checkin(patient_id: int, infusion, data: CheckinInput) -> int:
+    if not can_edit_checkins(infusion, clock.now()):
+        raise EntryError("at", CLOSED)
     _check_checkin(infusion, data)
     now = clock.to_db(clock.now())
     with write() as tx:
@@ -157,7 +174,7 @@ def save_checkin(patient_id: int, infusion, data: CheckinInput) -> int:
 
 def edit_checkin(patient_id: int, infusion, checkin, data: CheckinInput) -> None:
     if not can_edit_checkins(infusion, clock.now()):
-        raise EntryError("at", "This check-in can no longer be changed.")
+        raise EntryError("at", CLOSED)
     _check_checkin(infusion, data)
     now = clock.to_db(clock.now())
     with write() as tx:
@@ -174,7 +191,7 @@ def edit_checkin(patient_id: int, infusion, checkin, data: CheckinInput) -> None
 
 def delete_checkin(patient_id: int, infusion, checkin) -> None:
     if not can_edit_checkins(infusion, clock.now()):
-        raise EntryError("at", "This check-in can no longer be changed.")
+        raise EntryError("at", CLOSED)
     now = clock.to_db(clock.now())
     with write() as tx:
         store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id,

@@ -41,7 +41,7 @@ def _values(flag: flags.Flag) -> dict:
 
 def recompute(tx, infusion_id: int) -> None:
     """Bring one infusion's flags in line with its check-ins; call inside the write's transaction."""
-    infusion = tx.execute("SELECT * FROM infusions WHERE id = ?", (infusion_id,)).fetchone()
+    infusion = entries_store.infusion_even_deleted(tx, infusion_id)
     current: dict = {}
     if infusion["deleted_at"] is None:
         end = schedule.infusion_end(clock.from_db(infusion["started_at"]),
@@ -91,8 +91,12 @@ def _next_state(row, flag: flags.Flag) -> tuple[str, str | None]:
 
 
 def recompute_patient(tx, patient_id: int) -> None:
-    for infusion_id in store.infusion_ids_of_patient(tx, patient_id):
-        recompute(tx, infusion_id)
+    """After a threshold change: infusions whose diary is closed keep the flags they had."""
+    now = clock.now()
+    for infusion in entries_store.infusions_of_patient(patient_id):
+        if now <= schedule.editable_until(clock.from_db(infusion["started_at"]),
+                                          infusion["length_minutes"]):
+            recompute(tx, infusion["id"])
 
 
 def raised_by(checkin_row, severities, infusion, thresholds) -> list[flags.Flag]:

@@ -200,14 +200,13 @@ def is_severe(severity: int) -> bool:
     return severity == catalogue.SEVERITY_VERY_SEVERE
 
 
-def flagged_points(end: datetime, checkins: Iterable[CheckinFacts],
+def lasting_points(end: datetime, checkins: Iterable[CheckinFacts],
                    thresholds: Mapping[str, int] | None = None) -> frozenset[tuple[int, str]]:
-    """Every (check-in, symptom) that counts as evidence for a flag, for marking on a chart."""
+    """Every (check-in, symptom) past its usual time, for marking "longer than usual" on a chart."""
     limits = thresholds_in_force(thresholds)
     return frozenset(
         (checkin.id, code) for checkin in checkins for code in catalogue.CODES
-        if is_severe(checkin.severity(code))
-        or is_lasting(end, checkin.at, checkin.severity(code), limits[code])
+        if is_lasting(end, checkin.at, checkin.severity(code), limits[code])
     )
 
 

@@ -42,7 +42,7 @@ def diary():
 
 
 def _chart(view):
-    return timeline.chart_for(view, flagging.patient_thresholds(current_user.id))
+    return access.chart(access.require_scope(current_user, current_user.id), view)
 
 
 @bp.route("/infusions/<int:infusion_id>")
@@ -98,13 +98,14 @@ def new_infusion():
 @role_required("patient")
 def edit_infusion(infusion_id):
     row = access.own_infusion(current_user, infusion_id)
+    _require_open(_view(row))
     form = InfusionForm(data=None if request.method == "POST" else {
         "started_at": clock.local_input_value(clock.from_db(row["started_at"]), current_user.time_zone),
         "length_minutes": row["length_minutes"], "note": row["note"],
     })
     if form.validate_on_submit():
         try:
-            entries.correct_infusion(current_user.id, infusion_id, _infusion_input(form))
+            entries.correct_infusion(current_user.id, row, _infusion_input(form))
         except entries.EntryError as error:
             form[error.field].errors.append(error.message)
         else:
@@ -116,10 +117,11 @@ def edit_infusion(infusion_id):
 @bp.route("/infusions/<int:infusion_id>/delete", methods=["GET", "POST"])
 @role_required("patient")
 def delete_infusion(infusion_id):
-    view = _view(access.own_infusion(current_user, infusion_id))
+    row = access.own_infusion(current_user, infusion_id)
+    view = _require_open(_view(row))
     form = EmptyForm()
     if form.validate_on_submit():
-        entries.delete_infusion(current_user.id, infusion_id)
+        entries.delete_infusion(current_user.id, row)
         flash("Infusion deleted.", "success")
         return redirect(url_for("patient.diary"))
     return render_template("patient/confirm_delete_infusion.html", infusion=view, form=form)
@@ -137,7 +139,7 @@ def _checkin_input(form):
 @role_required("patient")
 def new_checkin(infusion_id):
     row = access.own_infusion(current_user, infusion_id)
-    view = _view(row)
+    view = _require_open(_view(row))
     form = CheckinForm()
     if request.method == "GET":
         form.at.data = _local_now()
@@ -160,13 +162,16 @@ def _show_error(form, error):
         form[error.field].errors.append(error.message)
 
 
-def _changeable_checkin(checkin_id):
-    """The patient's own check-in and its infusion, while changes are still allowed (else 403)."""
-    row, infusion_row = access.own_checkin(current_user, checkin_id)
-    view = _view(infusion_row)
+def _require_open(view):
+    """The infusion's view while its diary can still change; afterwards a plain 403 page."""
     if not view.editable:
         abort(make_response(render_template("patient/read_only.html", infusion=view), 403))
-    return row, infusion_row, view
+    return view
+
+
+def _changeable_checkin(checkin_id):
+    row, infusion_row = access.own_checkin(current_user, checkin_id)
+    return row, infusion_row, _require_open(_view(infusion_row))
 
 
 @bp.route("/check-ins/<int:checkin_id>/edit", methods=["GET", "POST"])

@@ -7,7 +7,6 @@ from . import access, catalogue, clock, flagging, timeline
 from .forms import EmptyForm, ThresholdForm
 from .safety import role_required
 from .store import accounts
-from .store import flags as flag_store
 
 bp = Blueprint("reader", __name__, url_prefix="/patients")
 
@@ -30,11 +29,7 @@ def patient(patient_id):
     return render_template("reader/patient.html", patient=_patient(scope), scope=scope,
                            infusions=infusions, form=EmptyForm(),
                            flags_by_infusion=flagging.by_infusion(flag_rows, events),
-                           chart=_chart(scope, infusions[0]) if infusions else None)
-
-
-def _chart(scope, view):
-    return timeline.chart_for(view, flagging.patient_thresholds(scope.patient_id))
+                           chart=access.chart(scope, infusions[0]) if infusions else None)
 
 
 @bp.route("/<int:patient_id>/infusions/<int:infusion_id>")
@@ -47,7 +42,7 @@ def infusion(patient_id, infusion_id):
                                   current_user.time_zone, clock.now())
     return render_template("reader/infusion.html", patient=_patient(scope), scope=scope,
                            infusion=view, revisions=access.revisions(scope, infusion_id),
-                           chart=_chart(scope, view))
+                           chart=access.chart(scope, view))
 
 
 @bp.route("/<int:patient_id>/check-ins/<int:checkin_id>")
@@ -64,7 +59,7 @@ def checkin(patient_id, checkin_id):
 
 
 def _thresholds_page(scope, form, status=200):
-    overrides = {row["symptom"]: row for row in flag_store.thresholds_of_patient(scope.patient_id)}
+    overrides = {row["symptom"]: row for row in access.thresholds(scope)}
     return render_template("reader/thresholds.html", patient=_patient(scope), form=form,
                            symptoms=catalogue.SYMPTOMS, overrides=overrides,
                            reset_form=EmptyForm()), status

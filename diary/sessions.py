@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, flash, g, redirect, request, session, url_for
-from flask_login import UserMixin, login_user, logout_user
+from flask_login import UserMixin, current_user, login_user, logout_user
 
 from . import clock
 from .accounts import token_hash
@@ -49,9 +49,12 @@ class User(UserMixin):
 
 def start(user_row) -> User:
     """A fresh session at sign-in: the old cookie's contents are dropped and a new token issued."""
+    previous = current_user.token if current_user.is_authenticated else None
     session.clear()
     token = secrets.token_urlsafe(32)
     with write() as tx:
+        if previous:
+            store.end_session(tx, token_hash(previous), clock.to_db(clock.now()))
         store.insert_session(tx, session_hash=token_hash(token), user_id=user_row["id"],
                              at=clock.to_db(clock.now()))
     user = User(user_row, token)
@@ -91,7 +94,8 @@ def _unauthorized():
         flash("You were signed out after a while without activity. Please sign in again.", "info")
     else:
         flash("Please sign in to continue.", "info")
-    return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+    back = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.sign_in", next=back))
 
 
 def init_app(app) -> None:

@@ -171,8 +171,9 @@ def revision_summary(previous_json: str) -> str:
     return "; ".join(parts) + "."
 
 
-def chart_for(view: InfusionView, thresholds: dict):
+def chart_for(view: InfusionView, thresholds: dict, mark_lasting: bool = True):
     """The infusion's chart, from exactly the check-ins this reader may see."""
     facts = [flags.CheckinFacts(c.id, c.at, c.mood, None, c.severities) for c in view.checkins]
+    marked = flags.lasting_points(view.end, facts, thresholds) if mark_lasting else frozenset()
     return chart.build_chart(view.end, view.checkins, flags.thresholds_in_force(thresholds),
-                             flags.flagged_points(view.end, facts, thresholds))
+                             marked)

@@ -275,3 +275,22 @@ def test_accounts_refuse_unknown_role(app):
     with app.app_context(), pytest.raises(accounts.AccountError):
         accounts.create_user(email="x@example.com", name="X", role="admin", password=PASSWORD,
                              time_zone="UTC")
+
+
+def test_signing_in_again_ends_the_previous_session(app, users):
+    user = users.create("patient")
+    client = users.client(user)
+    old_cookie = client.get_cookie("diary_session").value
+    client.post("/sign-in", data={"email": user["email"], "password": PASSWORD})
+    replay = app.test_client()
+    replay.set_cookie("diary_session", old_cookie)
+    assert replay.get("/diary").status_code == 302
+    assert client.get("/diary").status_code == 200
+
+
+def test_a_post_after_time_out_does_not_send_the_patient_back_to_a_post_only_page(users, fake_clock):
+    client = users.client(users.create("patient"))
+    fake_clock.advance(minutes=31)
+    response = client.post("/check-ins/1/sharing")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in"

@@ -365,3 +365,31 @@ def test_queries_per_diary_page_do_not_grow_with_checkins(diary_client, app):
             assert check_in(diary_client, at=local(hours_ago(0, 10 * minutes))).status_code == 302
         counts.append(len(sql_statements(diary_client, "/diary")))
     assert counts[0] == counts[1]
+
+
+def test_a_closed_diary_takes_no_new_entries_and_cannot_be_corrected(diary_client, app, fake_clock,
+                                                                      users, patient):
+    record(diary_client, started="2026-03-10T07:00")
+    check_in(diary_client)
+    fake_clock.set(NOW + timedelta(hours=70))
+    later = users.client(patient)
+    before = count(app, "audit")
+    for path in ("/infusions/1/check-in", "/infusions/1/edit", "/infusions/1/delete"):
+        assert later.get(path).status_code == 403, path
+        assert later.post(path, data={"mood": "1", "safety": "yes", "at": "2026-03-10T09:00",
+                                      "started_at": "2026-03-10T06:00",
+                                      "length_minutes": "40"}).status_code == 403, path
+    assert count(app, "checkins") == 1 and count(app, "flags") == 0
+    assert count(app, "audit") == before
+    assert "Share this check-in" in later.get("/infusions/1").data.decode() or \
+        "Stop sharing this check-in" in later.get("/infusions/1").data.decode()
+
+
+def test_deleting_an_infusion_keeps_a_revision_of_each_check_in(diary_client, app):
+    record(diary_client)
+    check_in(diary_client, note="first")
+    check_in(diary_client, note="second")
+    diary_client.post("/infusions/1/delete")
+    revisions = query(app, "SELECT action, previous FROM checkin_revisions ORDER BY id")
+    assert [row["action"] for row in revisions] == ["delete", "delete"]
+    assert '"note": "first"' in revisions[0]["previous"] + revisions[1]["previous"]

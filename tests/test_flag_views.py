@@ -856,3 +856,25 @@ def test_an_urgent_flag_nobody_has_seen_stays_open_when_the_patient_changes_the_
     pat.post(f"/check-ins/{checkin_id}/delete")
     assert the_flag(app, "safety", "")["state"] == "open"
     assert "Answered yes to the safety question" in ada.get("/clinic/flags").data.decode()
+
+
+def test_a_threshold_change_leaves_closed_infusions_as_they_were(pat, ada, app, fake_clock, users):
+    pat.post(f"/infusions/{pat.infusion}/check-in",
+             data={"mood": "5", "at": local(NOW), "symptom_headache": "1"})
+    assert query(app, "SELECT count(*) FROM flags")[0][0] == 0
+    fake_clock.set(NOW + timedelta(days=10))
+    doctor = users.client(ada.user)
+    patient_id = pat.user["id"]
+    assert doctor.post(f"/patients/{patient_id}/thresholds",
+                       data={"symptom": "headache", "hours": "1"}).status_code == 302
+    assert query(app, "SELECT count(*) FROM flags")[0][0] == 0
+
+
+def test_a_caregivers_chart_shows_no_flags(pat, ada, sam, app, users):
+    pat.post(f"/infusions/{pat.infusion}/check-in",
+             data={"mood": "5", "at": local(NOW), "symptom_headache": "1", "shared": "y"})
+    doctor = users.client(ada.user)
+    doctor.post(f"/patients/{pat.user['id']}/thresholds", data={"symptom": "headache", "hours": "1"})
+    assert "(longer than usual)" in doctor.get(f"/patients/{pat.user['id']}").data.decode()
+    carer_page = sam.get(f"/patients/{pat.user['id']}").data.decode()
+    assert "<svg" in carer_page and "longer than usual" not in carer_page.lower()

@@ -14,6 +14,10 @@ def infusion(infusion_id: int, patient_id: int):
     ).fetchone()
 
 
+def infusion_even_deleted(conn, infusion_id: int):
+    return conn.execute("SELECT * FROM infusions WHERE id = ?", (infusion_id,)).fetchone()
+
+
 def infusions_of_patient(patient_id: int, shared_only: bool = False):
     """Live infusions, newest first, with how many check-ins each has (shared ones, if asked)."""
     return get_db().execute(

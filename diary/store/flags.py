@@ -116,9 +116,3 @@ def clear_threshold(conn, patient_id: int, symptom: str) -> bool:
     return conn.execute(
         "DELETE FROM thresholds WHERE patient_id = ? AND symptom = ?", (patient_id, symptom)
     ).rowcount == 1
-
-
-def infusion_ids_of_patient(conn, patient_id: int) -> list[int]:
-    return [row[0] for row in conn.execute(
-        "SELECT id FROM live_infusions WHERE patient_id = ?", (patient_id,)
-    )]
