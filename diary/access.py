@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import abort, request
 
-from . import flagging, timeline
+from . import clock, flagging, timeline
 from .store import audit
 from .store import care
 from .store import entries as store
@@ -147,10 +147,12 @@ def _redacted(scope: Scope, row) -> dict:
     return checkin
 
 
-def checkins(scope: Scope, infusion_id: int):
-    """(check-in, severities) pairs of one infusion that this scope may read, newest first."""
-    rows = store.checkins_of_infusion(infusion_id, shared_only=scope.shared_only)
-    severities = store.symptoms_of_infusion(infusion_id)
+def checkins(scope: Scope, infusion):
+    """(check-in, severities) pairs of an infusion from infusion() or own_infusion(), newest first."""
+    if infusion["patient_id"] != scope.patient_id:
+        abort(404)
+    rows = store.checkins_of_infusion(infusion["id"], shared_only=scope.shared_only)
+    severities = store.symptoms_of_infusion(infusion["id"])
     return [(_redacted(scope, row), severities.get(row["id"], {})) for row in rows]
 
 
@@ -174,12 +176,40 @@ def checkin(scope: Scope, checkin_id: int):
     return _redacted(scope, row), store.symptoms_of_checkin(checkin_id)
 
 
-def revisions(scope: Scope, infusion_id: int):
+def revisions(scope: Scope, infusion):
     """Earlier versions of changed check-ins: for the patient and clinicians, never caregivers."""
-    if scope.shared_only:
+    if scope.shared_only or infusion["patient_id"] != scope.patient_id:
         return []
-    return store.revisions_of_infusion(infusion_id)
+    return store.revisions_of_infusion(infusion["id"])
 
 
-def patients_in_care(member):
-    return care.patients_of_member(member.id)
+def patients_in_care(reader) -> list:
+    """The clinician's or caregiver's list of patients; a caregiver's counts only what was shared."""
+    shared_only = reader.role == "caregiver"
+    rows = timeline.patient_rows(
+        care.patients_of_member(reader.id), care.latest_infusions_in_care(reader.id, shared_only),
+        care.checkin_times_of_latest_infusions(reader.id, shared_only),
+        care.last_checkins_in_care(reader.id, shared_only), reader.time_zone, clock.now(),
+    )
+    _record_list_view(reader, [row.id for row in rows])
+    return rows
+
+
+def open_flags(reader) -> list:
+    """The clinician's queue: open flags of the patients in their care, urgent first."""
+    items = flagging.queue(flag_store.open_flags_in_care(reader.id))
+    _record_list_view(reader, [item["row"]["patient_id"] for item in items])
+    return items
+
+
+def open_flag_counts(reader) -> dict:
+    return {row["patient_id"]: row for row in flag_store.open_counts_in_care(reader.id)}
+
+
+def who_has_seen(patient):
+    return audit.for_patient_views(patient.id)
+
+
+def _record_list_view(reader, patient_ids) -> None:
+    if patient_ids:
+        audit.record_views(reader.id, patient_ids, request.path, request.remote_addr)

@@ -24,7 +24,7 @@ def token_hash(token: str) -> str:
 
 
 def create_user(*, email: str, name: str, role: str, password: str, time_zone: str,
-                actor_id=None, conn=None) -> int:
+                conn=None) -> int:
     """Create an account, or raise AccountError naming the field at fault. Nothing is written then."""
     if role not in ROLES:
         raise AccountError("role", f"Role must be one of {', '.join(ROLES)}.")
@@ -42,7 +42,7 @@ def create_user(*, email: str, name: str, role: str, password: str, time_zone: s
             password_hash=passwords.hash_password(password), time_zone=time_zone,
             created_at=clock.to_db(clock.now()),
         )
-        audit.record("account_created", "ok", actor_id=actor_id or user_id, subject=role, conn=tx)
+        audit.record("account_created", "ok", actor_id=user_id, subject=role, conn=tx)
     return user_id
 
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from .clinician import care_list
+from . import access
 from .safety import role_required
 
 bp = Blueprint("caregiver", __name__, url_prefix="/shared")
@@ -12,5 +12,4 @@ bp = Blueprint("caregiver", __name__, url_prefix="/shared")
 @bp.route("/")
 @role_required("caregiver")
 def shared():
-    return render_template("caregiver/shared.html",
-                           patients=care_list(current_user, shared_only=True))
+    return render_template("caregiver/shared.html", patients=access.patients_in_care(current_user))

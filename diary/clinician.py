@@ -1,45 +1,37 @@
-"""What a clinician sees of the patients in their care."""
+"""What a clinician sees of the patients in their care: the list, and the flags to work through."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import access, clock, flagging, timeline
+from . import access, clock, flagging
 from .forms import AcknowledgeForm, EmptyForm
 from .safety import role_required
-from .store import care as store
+from .store import care as care_store
 from .store import flags as flag_store
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinic")
 
-
-def care_list(member, shared_only: bool):
-    return timeline.patient_rows(
-        store.patients_of_member(member.id),
-        store.latest_infusions_in_care(member.id, shared_only),
-        store.checkin_times_of_latest_infusions(member.id, shared_only),
-        store.last_checkins_in_care(member.id, shared_only), member.time_zone, clock.now(),
-    )
+FLAGS_PER_PAGE = 25
 
 
 @bp.route("/patients")
 @role_required("clinician")
 def patients():
-    counts = {row["patient_id"]: row for row in flag_store.open_counts_in_care(current_user.id)}
-    rows = sorted(care_list(current_user, shared_only=False),
-                  key=lambda row: (-(counts[row.id]["urgent"] if row.id in counts else 0),
-                                   -(counts[row.id]["total"] if row.id in counts else 0)))
+    counts = access.open_flag_counts(current_user)
+
+    def urgency(row):
+        found = counts.get(row.id)
+        return (-found["urgent"], -found["total"]) if found else (0, 0)
+
     return render_template(
-        "clinician/patients.html", patients=rows, flag_counts=counts,
-        pending=store.pending_invitations(current_user.id, clock.to_db(clock.now())),
-        form=EmptyForm(), zone=current_user.time_zone,
+        "clinician/patients.html", patients=sorted(access.patients_in_care(current_user), key=urgency),
+        flag_counts=counts, form=EmptyForm(), zone=current_user.time_zone,
+        pending=care_store.pending_invitations(current_user.id, clock.to_db(clock.now())),
     )
 
 
-FLAGS_PER_PAGE = 25
-
-
 def _queue_page(form, failed_flag=None):
-    items = flagging.queue(flag_store.open_flags_in_care(current_user.id))
+    items = access.open_flags(current_user)
     shown = max(1, request.args.get("show", FLAGS_PER_PAGE, type=int))
     page = items[:shown]
     page += [item for item in items[shown:] if item["row"]["id"] == failed_flag]

@@ -82,11 +82,11 @@ def time_zone_choices(*extra: str) -> list[str]:
     return names
 
 
-def format_local(moment: datetime, zone_name: str, with_day: bool = True) -> str:
+def format_local(moment: datetime, zone_name: str) -> str:
     """A time as a patient reads it: 'Tue 10 Mar, 2:05 pm' in their own zone."""
     here = local(moment, zone_name)
     time_text = here.strftime("%I:%M %p").lstrip("0").lower()
-    return f"{here.strftime('%a')} {here.day} {here.strftime('%b')}, {time_text}" if with_day else time_text
+    return f"{here.strftime('%a')} {here.day} {here.strftime('%b')}, {time_text}"
 
 
 def local_input_value(moment: datetime, zone_name: str) -> datetime:

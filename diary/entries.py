@@ -92,7 +92,7 @@ def correct_infusion(patient_id: int, infusion, data: InfusionInput) -> None:
                 f"{outside} of your check-ins would fall outside these times. "
                 "Change or delete them first, or check the date.",
             )
-        store.update_infusion(tx, infusion_id, at=clock.to_db(clock.now()), **columns)
+        store.update_infusion(tx, infusion_id, patient_id, at=clock.to_db(clock.now()), **columns)
         flagging.recompute(tx, infusion_id)
         audit.record("infusion_corrected", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"infusion:{infusion_id}", conn=tx)
@@ -108,7 +108,7 @@ def delete_infusion(patient_id: int, infusion) -> None:
         for checkin in store.checkins_of_infusion(infusion_id):
             store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id,
                                   action="delete", previous=_snapshot(checkin), at=now)
-        store.delete_infusion(tx, infusion_id, now)
+        store.delete_infusion(tx, infusion_id, patient_id, now)
         flagging.recompute(tx, infusion_id)
         audit.record("infusion_deleted", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"infusion:{infusion_id}", conn=tx)
@@ -180,7 +180,7 @@ def edit_checkin(patient_id: int, infusion, checkin, data: CheckinInput) -> None
     with write() as tx:
         store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id, action="edit",
                               previous=_snapshot(checkin), at=now)
-        store.update_checkin(tx, checkin["id"], at=clock.to_db(data.at), mood=data.mood,
+        store.update_checkin(tx, checkin["id"], patient_id, at=clock.to_db(data.at), mood=data.mood,
                              note=data.note.strip(), note_private=data.note_private,
                              shared=data.shared, safety=data.safety, now=now)
         store.save_symptoms(tx, checkin["id"], _severities_for_every_symptom(data.severities))
@@ -196,7 +196,7 @@ def delete_checkin(patient_id: int, infusion, checkin) -> None:
     with write() as tx:
         store.insert_revision(tx, checkin_id=checkin["id"], revised_by=patient_id,
                               action="delete", previous=_snapshot(checkin), at=now)
-        store.delete_checkin(tx, checkin["id"], now)
+        store.delete_checkin(tx, checkin["id"], patient_id, now)
         flagging.recompute(tx, infusion["id"])
         audit.record("checkin_deleted", "ok", actor_id=patient_id, patient_id=patient_id,
                      subject=f"checkin:{checkin['id']}", conn=tx)
@@ -205,6 +205,6 @@ def delete_checkin(patient_id: int, infusion, checkin) -> None:
 def set_sharing(patient_id: int, checkin, shared: bool) -> None:
     now = clock.to_db(clock.now())
     with write() as tx:
-        store.set_shared(tx, checkin["id"], shared, now)
+        store.set_shared(tx, checkin["id"], patient_id, shared, now)
         audit.record("checkin_sharing", "shared" if shared else "unshared", actor_id=patient_id,
                      patient_id=patient_id, subject=f"checkin:{checkin['id']}", conn=tx)

@@ -31,6 +31,9 @@ def time_zone_name(form, field):
         raise ValidationError("Choose a time zone from the list.")
 
 
+PRESS_AGAIN = "That did not work, and nothing was changed. Please press the button again."
+
+
 class EmptyForm(FlaskForm):
     """A button that changes something: it carries only the CSRF token."""
 

@@ -5,7 +5,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, make_response
 from flask_login import current_user
 
 from . import access, accounts, catalogue, clock, entries, flagging, flags, ical, timeline
-from .forms import CheckinForm, EmptyForm, InfusionForm, SettingsForm, ShareForm
+from .forms import PRESS_AGAIN, CheckinForm, EmptyForm, InfusionForm, SettingsForm, ShareForm
 from .safety import role_required
 from .store import care as care_store
 
@@ -15,7 +15,7 @@ bp = Blueprint("patient", __name__)
 def _view(infusion):
     scope = access.require_scope(current_user, infusion["patient_id"])
     return timeline.infusion_view(
-        infusion, access.checkins(scope, infusion["id"]), current_user.time_zone, clock.now()
+        infusion, access.checkins(scope, infusion), current_user.time_zone, clock.now()
     )
 
 
@@ -228,6 +228,8 @@ def set_sharing(checkin_id):
         entries.set_sharing(current_user.id, row, form.shared.data)
         flash("Shared with your caregivers." if form.shared.data
               else "No longer shared with your caregivers.", "success")
+    else:
+        flash(PRESS_AGAIN, "info")
     return redirect(url_for("patient.infusion", infusion_id=infusion_row["id"]))
 
 

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from . import access, catalogue, clock, flagging, timeline
-from .forms import EmptyForm, ThresholdForm
+from .forms import PRESS_AGAIN, EmptyForm, ThresholdForm
 from .safety import role_required
 from .store import accounts
 
@@ -38,10 +38,10 @@ def infusion(patient_id, infusion_id):
     scope = access.require_scope(current_user, patient_id, audit_view=False)
     row = access.infusion(scope, infusion_id)
     access.record_view(scope)
-    view = timeline.infusion_view(row, access.checkins(scope, infusion_id),
+    view = timeline.infusion_view(row, access.checkins(scope, row),
                                   current_user.time_zone, clock.now())
     return render_template("reader/infusion.html", patient=_patient(scope), scope=scope,
-                           infusion=view, revisions=access.revisions(scope, infusion_id),
+                           infusion=view, revisions=access.revisions(scope, row),
                            chart=access.chart(scope, view))
 
 
@@ -90,4 +90,6 @@ def reset_threshold(patient_id, symptom):
     if EmptyForm().validate_on_submit():
         flagging.reset_threshold(current_user.id, patient_id, symptom)
         flash("Back to the default threshold.", "success")
+    else:
+        flash(PRESS_AGAIN, "info")
     return redirect(url_for("reader.thresholds", patient_id=patient_id))

@@ -42,10 +42,6 @@ class User(UserMixin):
     def is_clinician(self):
         return self.role == "clinician"
 
-    @property
-    def is_caregiver(self):
-        return self.role == "caregiver"
-
 
 def start(user_row) -> User:
     """A fresh session at sign-in: the old cookie's contents are dropped and a new token issued."""

@@ -7,10 +7,9 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    session, url_for)
 from flask_login import current_user
 
-from . import accounts, care, clock, sessions
-from .forms import EmptyForm, RegisterForm
+from . import access, accounts, care, clock, sessions
+from .forms import PRESS_AGAIN, EmptyForm, RegisterForm
 from .safety import role_required
-from .store import audit
 from .store import care as store
 
 bp = Blueprint("team", __name__)
@@ -49,7 +48,7 @@ def invite(kind):
 
 def _create_invitation(kind, failure):
     if not EmptyForm().validate_on_submit():
-        flash("That did not work. Please press the button again.", "info")
+        flash(PRESS_AGAIN, "info")
         return redirect(failure)
     invitation_id, token = care.create_invitation(current_user, kind)
     _remember_link(invitation_id, token)
@@ -100,6 +99,8 @@ def revoke_invitation(invitation_id):
     if EmptyForm().validate_on_submit():
         care.revoke_invitation(current_user, invitation_id)
         flash("The invitation is withdrawn. The link no longer works.", "success")
+    else:
+        flash(PRESS_AGAIN, "info")
     return redirect(url_for("team.care_team") if current_user.is_patient
                     else url_for("clinician.patients"))
 
@@ -112,6 +113,8 @@ def revoke_member(membership_id):
     if EmptyForm().validate_on_submit():
         care.remove_member(current_user, membership_id)
         flash("Removed from your care team. They can no longer see your diary.", "success")
+    else:
+        flash(PRESS_AGAIN, "info")
     return redirect(url_for("team.care_team"))
 
 
@@ -123,13 +126,15 @@ def leave(patient_id):
     if EmptyForm().validate_on_submit():
         care.leave(current_user, patient_id)
         flash("You have left this care team.", "success")
+    else:
+        flash(PRESS_AGAIN, "info")
     return redirect(url_for("pages.home"))
 
 
 @bp.route("/care-team/seen")
 @role_required("patient")
 def seen():
-    return render_template("team/seen.html", views=audit.for_patient_views(current_user.id),
+    return render_template("team/seen.html", views=access.who_has_seen(current_user),
                            zone=current_user.time_zone)
 
 

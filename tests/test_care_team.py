@@ -680,3 +680,19 @@ def test_my_patients_does_not_issue_more_queries_as_patients_grow(ada, users, ap
         assert page.count('<li class="card">') == total and "1 urgent" in page
         counts.append(len(sql_statements(ada.client, "/clinic/patients")))
     assert counts[0] == counts[1], counts
+
+
+def test_list_pages_record_a_view_of_each_patient_they_show(users, app):
+    from diary import care as care_module
+    patient = users.create("patient", name="Lin Park")
+    clinician = users.create("clinician", name="Dr Ada Moss")
+    with app.test_request_context():
+        person = type("Person", (), {"id": patient["id"], "role": "patient"})()
+        _, token = care_module.create_invitation(person, "clinician")
+        care_module.accept(care_module.usable_invitation(token), clinician["id"], "clinician")
+    doctor = users.client(clinician)
+    doctor.get("/clinic/patients")
+    rows = query(app, "SELECT actor_id, patient_id, outcome FROM audit WHERE action = 'view_list'")
+    assert [tuple(row) for row in rows] == [(clinician["id"], patient["id"], "ok")]
+    seen = users.client(patient).get("/care-team/seen").data.decode()
+    assert "Dr Ada Moss (clinician)" in seen

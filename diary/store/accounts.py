@@ -57,11 +57,9 @@ def end_session(conn, session_hash: str, at: str) -> None:
     )
 
 
-def end_sessions_of_user(conn, user_id: int, at: str, keep: str | None = None) -> None:
+def end_sessions_of_user(conn, user_id: int, at: str) -> None:
     conn.execute(
-        "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL"
-        " AND id IS NOT ?",
-        (at, user_id, keep),
+        "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", (at, user_id)
     )
 
 

@@ -1,5 +1,7 @@
 """The append-only audit trail: who did what to whose record, when, and how it ended."""
 
+import json
+
 from .. import clock
 from ..db import get_db
 
@@ -14,6 +16,16 @@ def record(action: str, outcome: str, *, actor_id=None, patient_id=None, subject
     )
 
 
+def record_views(actor_id: int, patient_ids, subject: str, address=None) -> None:
+    """One 'view_list' row per patient shown on a list page, in one statement."""
+    get_db().execute(
+        "INSERT INTO audit (at, actor_id, action, patient_id, subject, outcome, address)"
+        " SELECT DISTINCT ?, ?, 'view_list', value, ?, 'ok', ? FROM json_each(?)",
+        (clock.to_db(clock.now()), actor_id, subject, address,
+         json.dumps(sorted(set(patient_ids)))),
+    )
+
+
 def for_patient_views(patient_id: int, limit: int = 200):
     """Who other than the patient looked at this patient's diary, newest first."""
     return get_db().execute(
@@ -22,10 +34,4 @@ def for_patient_views(patient_id: int, limit: int = 200):
         " WHERE audit.patient_id = ? AND audit.actor_id != ? AND audit.action LIKE 'view%'"
         " ORDER BY audit.at DESC, audit.id DESC LIMIT ?",
         (patient_id, patient_id, limit),
-    ).fetchall()
-
-
-def rows(limit: int = 100):
-    return get_db().execute(
-        "SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)
     ).fetchall()

@@ -54,20 +54,22 @@ def insert_infusion(conn, *, patient_id, started_at, length_minutes, ends_at, ac
     ).lastrowid
 
 
-def update_infusion(conn, infusion_id, *, started_at, length_minutes, ends_at, accepts_until,
+def update_infusion(conn, infusion_id, patient_id, *, started_at, length_minutes, ends_at, accepts_until,
                     note, at) -> None:
     conn.execute(
         "UPDATE infusions SET started_at = ?, length_minutes = ?, ends_at = ?, accepts_until = ?,"
-        " note = ?, updated_at = ? WHERE id = ?",
-        (started_at, length_minutes, ends_at, accepts_until, note, at, infusion_id),
+        " note = ?, updated_at = ? WHERE id = ? AND patient_id = ?",
+        (started_at, length_minutes, ends_at, accepts_until, note, at, infusion_id, patient_id),
     )
 
 
-def delete_infusion(conn, infusion_id: int, at: str) -> None:
-    conn.execute("UPDATE infusions SET deleted_at = ? WHERE id = ?", (at, infusion_id))
+def delete_infusion(conn, infusion_id: int, patient_id: int, at: str) -> None:
+    conn.execute("UPDATE infusions SET deleted_at = ? WHERE id = ? AND patient_id = ?",
+                 (at, infusion_id, patient_id))
     conn.execute(
-        "UPDATE checkins SET deleted_at = ? WHERE infusion_id = ? AND deleted_at IS NULL",
-        (at, infusion_id),
+        "UPDATE checkins SET deleted_at = ? WHERE infusion_id = ? AND patient_id = ?"
+        " AND deleted_at IS NULL",
+        (at, infusion_id, patient_id),
     )
 
 
@@ -147,24 +149,25 @@ def insert_checkin(conn, *, infusion_id, patient_id, at, mood, note, note_privat
     ).lastrowid
 
 
-def update_checkin(conn, checkin_id, *, at, mood, note, note_private, shared, safety,
+def update_checkin(conn, checkin_id, patient_id, *, at, mood, note, note_private, shared, safety,
                    now) -> None:
     conn.execute(
         "UPDATE checkins SET at = ?, mood = ?, note = ?, note_private = ?, shared = ?,"
-        " safety = ?, updated_at = ? WHERE id = ?",
-        (at, mood, note, int(note_private), int(shared), safety, now, checkin_id),
+        " safety = ?, updated_at = ? WHERE id = ? AND patient_id = ?",
+        (at, mood, note, int(note_private), int(shared), safety, now, checkin_id, patient_id),
     )
 
 
-def set_shared(conn, checkin_id: int, shared: bool, now: str) -> None:
+def set_shared(conn, checkin_id: int, patient_id: int, shared: bool, now: str) -> None:
     conn.execute(
-        "UPDATE checkins SET shared = ?, updated_at = ? WHERE id = ?",
-        (int(shared), now, checkin_id),
+        "UPDATE checkins SET shared = ?, updated_at = ? WHERE id = ? AND patient_id = ?",
+        (int(shared), now, checkin_id, patient_id),
     )
 
 
-def delete_checkin(conn, checkin_id: int, at: str) -> None:
-    conn.execute("UPDATE checkins SET deleted_at = ? WHERE id = ?", (at, checkin_id))
+def delete_checkin(conn, checkin_id: int, patient_id: int, at: str) -> None:
+    conn.execute("UPDATE checkins SET deleted_at = ? WHERE id = ? AND patient_id = ?",
+                 (at, checkin_id, patient_id))
 
 
 def save_symptoms(conn, checkin_id: int, severities: dict[str, int]) -> None:
