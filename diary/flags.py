@@ -27,6 +27,7 @@ URGENT_KINDS = frozenset({SEVERE, LOW_MOOD, SAFETY})
 SAFETY_QUESTION = ("Since your last check-in, have you had thoughts of harming or killing "
                    "yourself?")
 SAFETY_ANSWERS = ("no", "yes", "unsaid", None)
+SAFETY_LABELS = {"no": "No", "yes": "Yes", "unsaid": "I'd rather not say"}
 LOW_MOOD_AT_MOST = 1
 THRESHOLD_MIN_HOURS, THRESHOLD_MAX_HOURS = 1, 48
 

@@ -171,8 +171,7 @@ class CheckinFormBase(FlaskForm):
     note_private = BooleanField("Keep this note private")
     safety = RadioField(
         flags.SAFETY_QUESTION, validate_choice=False,
-        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes"),
-                 SelectChoice("unsaid", "I'd rather not say")],
+        choices=[SelectChoice(value, label) for value, label in flags.SAFETY_LABELS.items()],
     )
 
     def validate_safety(self, field):

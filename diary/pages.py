@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import catalogue, clock, timeline
+from . import catalogue, clock, flags, timeline
 
 bp = Blueprint("pages", __name__)
 
@@ -37,6 +37,12 @@ NAV = {
     "clinician": (("clinician.patients", "My patients"), ("clinician.flags", "Flags")),
     "caregiver": (("caregiver.shared", "Shared with me"),),
 }
+
+
+@bp.record_once
+def template_globals(state):
+    """Words that imported macros need too, which do not see the request's context."""
+    state.app.jinja_env.globals["safety_labels"] = flags.SAFETY_LABELS
 
 
 @bp.app_context_processor

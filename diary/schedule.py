@@ -137,16 +137,17 @@ def next_slot(schedule: Iterable[Slot]) -> Slot | None:
     return next((slot for slot in schedule if slot.state == "next"), None)
 
 
-def hours_passed_sentence(end: datetime, now: datetime) -> str:
-    """Told after saving a check-in, so the patient sees where they are in the 24 hours."""
+def hours_passed_sentence(end: datetime, now: datetime, whose: str = "your") -> str:
+    """Where the reader is in the 24 hours: "your" for the patient, "the" for their care team."""
+    infusion = f"{whose} infusion"
     if now < end:
-        return "Your infusion has not ended yet."
+        return f"{infusion.capitalize()} has not ended yet."
     minutes = floor((now - end).total_seconds() / 60)
     if minutes < 1:
-        return "Your infusion ended less than a minute ago."
+        return f"{infusion.capitalize()} ended less than a minute ago."
     if minutes < 60:
-        return f"Your infusion ended {_count(minutes, 'minute')} ago."
-    return f"It is {_count(minutes // 60, 'hour')} since your infusion ended."
+        return f"{infusion.capitalize()} ended {_count(minutes, 'minute')} ago."
+    return f"It is {_count(minutes // 60, 'hour')} since {infusion} ended."
 
 
 def _count(number: int, unit: str) -> str:

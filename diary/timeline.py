@@ -53,6 +53,7 @@ class InfusionView:
     accepts_checkins: bool
     editable: bool
     hours_sentence: str
+    hours_sentence_for_team: str
     checkins: tuple[CheckinView, ...]
     slots: tuple[SlotView, ...]
 
@@ -96,6 +97,7 @@ def infusion_view(infusion, checkins, zone: str, now: datetime) -> InfusionView:
         accepts_checkins=state in ("during", "open", "late"),
         editable=now <= schedule.editable_until(start, length),
         hours_sentence=schedule.hours_passed_sentence(end, now),
+        hours_sentence_for_team=schedule.hours_passed_sentence(end, now, whose="the"),
         checkins=views,
         slots=tuple(
             SlotView(slot.hours, clock.format_local(slot.due_at, zone), slot.state)
@@ -164,8 +166,7 @@ def revision_summary(previous_json: str) -> str:
         if severity and catalogue.is_symptom(code)
     ]
     if previous.get("safety"):
-        answer = {"no": "No", "yes": "Yes", "unsaid": "rather not say"}[previous["safety"]]
-        parts.append(f"thoughts of self-harm: {answer}")
+        parts.append(f"thoughts of self-harm: {flags.SAFETY_LABELS[previous['safety']]}")
     if previous.get("note"):
         parts.append(f"note “{previous['note']}”")
     return "; ".join(parts) + "."

@@ -747,7 +747,7 @@ def test_only_the_patients_clinicians_may_see_or_change_thresholds(
 
 # --- Who sees the safety answer ---------------------------------------------------------------
 
-SAFETY_WORDS = ("self-harm", "harming", "safety", "Safety", "Rather not say", "Answered yes",
+SAFETY_WORDS = ("self-harm", "harming", "safety", "Safety", "Rather not say", "rather not say", "Answered yes",
                 "Urgent", "urgent", "Flags")
 
 
@@ -775,7 +775,7 @@ def test_caregivers_never_see_the_safety_answer_even_on_a_shared_check_in(pat, s
         page = ada.get(path).data.decode()
         assert "Thoughts of self-harm since the last check-in: <strong>Yes</strong>" in page \
             or "check-ins/" in path, path
-    for answer, shown in (("yes", "Yes"), ("no", "No"), ("unsaid", "Rather not say")):
+    for answer, shown in (("yes", "Yes"), ("no", "No"), ("unsaid", "I&#39;d rather not say")):
         page = ada.get(f"/patients/{patient_id}/check-ins/{answers[answer]}").data.decode()
         assert f"Thoughts of self-harm since the last check-in: <strong>{shown}</strong>" in page
     words = text(ada.get(f"/patients/{patient_id}").data.decode())
