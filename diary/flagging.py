@@ -147,13 +147,16 @@ def reset_threshold(clinician_id: int, patient_id: int, symptom: str) -> None:
 
 
 def flag_from_row(row) -> flags.Flag:
+    lasting = row["kind"] == flags.LASTING
+    symptom = catalogue.symptom(row["symptom"]) if lasting else None
     return flags.Flag(
         kind=row["kind"], symptom=row["symptom"] or None,
         first_checkin_id=row["first_checkin_id"], latest_checkin_id=row["latest_checkin_id"],
         first_at=clock.from_db(row["first_at"]), latest_at=clock.from_db(row["latest_at"]),
         hour=row["hour"], peak_severity=row["peak_severity"],
         latest_severity=row["latest_severity"], latest_mood=row["latest_mood"],
-        expected=catalogue.symptom(row["symptom"]).settles if row["kind"] == flags.LASTING else None,
+        expected=symptom.settles if lasting else None,
+        source=symptom.source_text if lasting else None,
         flag_after_hours=row["flag_after_hours"],
     )
 
@@ -168,11 +171,11 @@ KIND_LABELS = {
 
 def queue(rows) -> list[dict]:
     """Open flags as the clinician reads them: urgent first, then the newest evidence first."""
-    items = [
-        {"row": row, "flag": flag_from_row(row), "kind_label": KIND_LABELS[row["kind"]],
-         "evidence": flags.describe(flag_from_row(row))}
-        for row in rows
-    ]
+    items = []
+    for row in rows:
+        flag = flag_from_row(row)
+        items.append({"row": row, "flag": flag, "kind_label": KIND_LABELS[row["kind"]],
+                      "evidence": flags.describe(flag)})
     items.sort(key=lambda item: flags.queue_order_key(item["flag"].kind, item["flag"].latest_at,
                                                       item["flag"].symptom))
     return items

@@ -878,3 +878,10 @@ def test_a_caregivers_chart_shows_no_flags(pat, ada, sam, app, users):
     assert "(longer than usual)" in doctor.get(f"/patients/{pat.user['id']}").data.decode()
     carer_page = sam.get(f"/patients/{pat.user['id']}").data.decode()
     assert "<svg" in carer_page and "longer than usual" not in carer_page.lower()
+
+
+def test_the_queue_says_why_a_symptom_was_flagged(pat, ada):
+    saved(check_in(pat, at=at_hour(8), symptom_dizziness="2"))
+    page = ada.get("/clinic/flags").data.decode()
+    assert "Dizzy or spinning: Moderate at hour 8; usually settles within 2-4 hours" in page
+    assert "Flagged from hour 6. Source: Ketamine clinic consent forms" in page
