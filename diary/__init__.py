@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from .errors import FieldError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = dict(
@@ -139,6 +141,12 @@ def _register_error_pages(app: Flask) -> None:
         if response.status_code == 200:
             response.status_code = 400
         return response
+
+    @app.errorhandler(FieldError)
+    def rule_broken_meanwhile(error):
+        """A rule checked again inside the write failed (the diary closed a moment ago, say)."""
+        return render_template("errors/error.html", code=409, reference=None,
+                               heading="That could not be saved", message=error.message), 409
 
     @app.errorhandler(HTTPException)
     def http_error(error):

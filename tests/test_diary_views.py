@@ -393,3 +393,13 @@ def test_deleting_an_infusion_keeps_a_revision_of_each_check_in(diary_client, ap
     revisions = query(app, "SELECT action, previous FROM checkin_revisions ORDER BY id")
     assert [row["action"] for row in revisions] == ["delete", "delete"]
     assert '"note": "first"' in revisions[0]["previous"] + revisions[1]["previous"]
+
+
+def test_a_diary_that_closes_between_page_and_button_says_so(diary_client, app, monkeypatch):
+    record(diary_client)
+    check_in(diary_client)
+    from diary import entries
+    monkeypatch.setattr(entries, "can_edit_checkins", lambda infusion, now: False)
+    response = diary_client.post("/check-ins/1/delete")
+    assert response.status_code == 409 and "diary is closed" in response.data.decode()
+    assert query(app, "SELECT deleted_at FROM checkins")[0][0] is None
