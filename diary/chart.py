@@ -365,18 +365,6 @@ def _mood_sentence(moods: list[int]) -> str:
     return sentence
 
 
-def contrast_ratio(first: str, second: str) -> float:
-    """WCAG 2 contrast between two #rrggbb colours."""
-    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-def _luminance(colour: str) -> float:
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
 def _as_checkin(item) -> CheckIn:
     if isinstance(item, CheckIn):
         return item

@@ -146,10 +146,6 @@ def is_urgent(kind: str) -> bool:
     return kind in URGENT_KINDS
 
 
-def acknowledged_evidence(flag: Flag) -> AcknowledgedEvidence:
-    return AcknowledgedEvidence(latest_at=flag.latest_at, peak_severity=flag.peak_severity)
-
-
 def should_reopen(acknowledged: AcknowledgedEvidence, current: Flag | None) -> bool:
     """Whether an acknowledged flag, now evaluated as `current`, has new evidence worth a look.
 

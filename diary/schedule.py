@@ -57,13 +57,6 @@ def start_problem(start: datetime, length_minutes: int, now: datetime) -> str | 
     return None
 
 
-def overlaps(start_a: datetime, length_a: int, start_b: datetime, length_b: int) -> bool:
-    """Touching ranges overlap too: a check-in at the shared moment would belong to both."""
-    opens_a, closes_a = accepted_range(start_a, length_a)
-    opens_b, closes_b = accepted_range(start_b, length_b)
-    return opens_a <= closes_b and opens_b <= closes_a
-
-
 def hours_since_end(end: datetime, at: datetime) -> float:
     return (at - end).total_seconds() / 3600
 
@@ -131,10 +124,6 @@ def slots(end: datetime, checkin_times: Iterable[datetime], now: datetime) -> li
 
 def missed_count(schedule: Iterable[Slot]) -> int:
     return sum(1 for slot in schedule if slot.state == "missed")
-
-
-def next_slot(schedule: Iterable[Slot]) -> Slot | None:
-    return next((slot for slot in schedule if slot.state == "next"), None)
 
 
 def hours_passed_sentence(end: datetime, now: datetime, whose: str = "your") -> str:

@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from diary import catalogue
 from diary.chart import (
-    PLOT_LEFT, PLOT_RIGHT, SEVERITY_FILLS, SEVERITY_TEXT, CheckIn, build_chart, contrast_ratio,
+    PLOT_LEFT, PLOT_RIGHT, SEVERITY_FILLS, SEVERITY_TEXT, CheckIn, build_chart,
     hour_label, hour_phrase,
 )
 
@@ -253,3 +253,15 @@ def test_long_labels_wrap_above_the_lane():
     lines = row(c, "perception").label_lines
     assert " ".join(line.text for line in lines) == catalogue.symptom("perception").label
     assert all(line.y < row(c, "perception").band_top for line in lines)
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2 contrast between two #rrggbb colours."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]

@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 from diary import catalogue
 from diary.flags import (
     LASTING, LOW_MOOD, SAFETY, SEVERE, AcknowledgedEvidence, CheckinFacts, Flag,
-    acknowledged_evidence, describe, evaluate, hour_after_end, is_urgent, patient_message,
+    describe, evaluate, hour_after_end, is_urgent, patient_message,
     queue_order_key, should_reopen, thresholds_in_force,
 )
 
@@ -231,7 +231,7 @@ REOPENS = [
 
 @pytest.mark.parametrize("seen, later, key, reopens", REOPENS)
 def test_reopen_decision(seen, later, key, reopens):
-    acknowledged = acknowledged_evidence(evaluate(END, seen)[key])
+    acknowledged = seen_evidence(evaluate(END, seen)[key])
     current = evaluate(END, seen + later).get(key)
     assert should_reopen(acknowledged, current) is reopens
 
@@ -464,7 +464,7 @@ def test_reopen_means_later_evidence_and_for_lasting_more_severe(checkins, overr
     seen = [c for c in checkins if c.at <= END + timedelta(minutes=cut)]
     now = evaluate(END, checkins, overrides)
     for key, flag in evaluate(END, seen, overrides).items():
-        acknowledged = acknowledged_evidence(flag)
+        acknowledged = seen_evidence(flag)
         later = [c for c in checkins
                  if c.at > acknowledged.latest_at and key in raised_by(c, limits)]
         if key[0] == LASTING:
@@ -488,3 +488,8 @@ def test_every_flag_can_be_described_and_queued(checkins, overrides):
     for earlier, later in zip(queue, queue[1:]):
         if is_urgent(earlier.kind) == is_urgent(later.kind):
             assert earlier.latest_at >= later.latest_at
+
+
+def seen_evidence(flag):
+    """What the database keeps when a clinician acknowledges this flag."""
+    return AcknowledgedEvidence(latest_at=flag.latest_at, peak_severity=flag.peak_severity)

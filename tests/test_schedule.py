@@ -19,8 +19,6 @@ from diary.schedule import (
     infusion_end,
     is_length,
     missed_count,
-    next_slot,
-    overlaps,
     slots,
     start_problem,
     window_state,
@@ -86,27 +84,6 @@ def test_start_at_most_5_minutes_in_the_future(start_from_now, allowed):
     assert (problem is None) is allowed
     if not allowed:
         assert "future" in problem
-
-
-@pytest.mark.parametrize("gap, length_b, overlap", [
-    (timedelta(days=7), 40, False),
-    (timedelta(days=1), 40, True),
-    (hours(20), 40, True),
-    (timedelta(minutes=40) + hours(26), 40, True),
-    (timedelta(minutes=40) + hours(26) + SECOND, 40, False),
-    (timedelta(minutes=10), 40, True),
-    (timedelta(0), 5, True),
-])
-def test_overlap_uses_start_to_26_hours_after_end(gap, length_b, overlap):
-    later = START + gap
-    assert overlaps(START, 40, later, length_b) is overlap
-    assert overlaps(later, length_b, START, 40) is overlap
-
-
-def test_overlap_counts_the_earlier_infusions_length():
-    later = START + timedelta(minutes=240) + hours(26) - SECOND
-    assert overlaps(START, 240, later, 40)
-    assert not overlaps(START, 40, later, 40)
 
 
 @pytest.mark.parametrize("since_end, label, hour", [
@@ -187,11 +164,6 @@ def test_slot_states(checkins, now, expected):
     schedule = slots(END, [END + offset for offset in checkins], END + now)
     assert states(schedule) == expected
     assert missed_count(schedule) == expected.count("missed")
-    upcoming = next_slot(schedule)
-    if "next" in expected:
-        assert upcoming.hours == SLOT_HOURS[expected.index("next")]
-    else:
-        assert upcoming is None
 
 
 def test_slots_accept_any_iterable_of_times():
