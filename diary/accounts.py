@@ -131,6 +131,23 @@ def reset_password(token: str, password: str, address: str) -> bool:
     return True
 
 
+def change_password(user_id: int, current: str, new: str, keep_session: str) -> None:
+    """A new password for a signed-in user; every other session of theirs ends at once."""
+    row = store.user_by_id(user_id)
+    if not passwords.verify(row["password_hash"], current):
+        with write() as tx:
+            audit.record("password_changed", "wrong_current", actor_id=user_id, conn=tx)
+        raise AccountError("current", "That is not your current password.")
+    message = passwords.problem(new)
+    if message:
+        raise AccountError("password", message)
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        store.set_password_hash(tx, user_id, passwords.hash_password(new))
+        store.end_sessions_of_user(tx, user_id, now, keep=token_hash(keep_session))
+        audit.record("password_changed", "ok", actor_id=user_id, conn=tx)
+
+
 def save_settings(user_id: int, time_zone: str, share_by_default: bool) -> None:
     if not clock.is_time_zone(time_zone):
         raise AccountError("time_zone", "Choose a time zone from the list.")

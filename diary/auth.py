@@ -1,10 +1,10 @@
 """Registration, sign-in, sign-out and password reset."""
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from . import accounts, sessions
-from .forms import EmptyForm, RegisterForm, ResetPasswordForm, SignInForm
+from .forms import ChangePasswordForm, EmptyForm, RegisterForm, ResetPasswordForm, SignInForm
 from .safety import safe_next
 from .store import audit
 
@@ -90,6 +90,23 @@ def reset_password(token):
             flash("Your password is changed. Please sign in with it.", "success")
             return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user.id, form.current.data, form.password.data,
+                                     keep_session=current_user.token)
+        except accounts.AccountError as error:
+            form[error.field].errors.append(error.message)
+        else:
+            flash("Your password is changed. Any other device you were signed in on is signed "
+                  "out.", "success")
+            return redirect(url_for("pages.home"))
+    return render_template("auth/change_password.html", form=form)
 
 
 @bp.app_context_processor

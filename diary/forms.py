@@ -62,6 +62,13 @@ class ResetPasswordForm(PasswordPairMixin, FlaskForm):
     pass
 
 
+class ChangePasswordForm(PasswordPairMixin, FlaskForm):
+    current = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=passwords.MAX_LENGTH)],
+    )
+
+
 class TimeZoneMixin:
     time_zone = SelectField("Time zone", validate_choice=False, validators=[time_zone_name])
 

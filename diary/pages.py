@@ -34,8 +34,9 @@ def favicon():
 NAV = {
     "patient": (("patient.diary", "My diary"), ("team.care_team", "My care team"),
                 ("patient.settings", "Settings")),
-    "clinician": (("clinician.patients", "My patients"), ("clinician.flags", "Flags")),
-    "caregiver": (("caregiver.shared", "Shared with me"),),
+    "clinician": (("clinician.patients", "My patients"), ("clinician.flags", "Flags"),
+                  ("auth.change_password", "Password")),
+    "caregiver": (("caregiver.shared", "Shared with me"), ("auth.change_password", "Password")),
 }
 
 

@@ -467,7 +467,8 @@ ACTIONS = (
 
 # Routes that show no diary data, so they need no line in the matrix.
 NOT_DIARY_DATA = {"static", "pages.home", "pages.crisis", "pages.favicon", "auth.register",
-                  "auth.sign_in", "auth.sign_out", "auth.reset_password"}
+                  "auth.sign_in", "auth.sign_out", "auth.reset_password",
+                  "auth.change_password"}
 
 
 @dataclass(frozen=True)

@@ -294,3 +294,23 @@ def test_a_post_after_time_out_does_not_send_the_patient_back_to_a_post_only_pag
     response = client.post("/check-ins/1/sharing")
     assert response.status_code == 302
     assert response.headers["Location"] == "/sign-in"
+
+
+def test_changing_the_password_ends_every_other_session(app, users):
+    user = users.create("caregiver")
+    here, elsewhere = users.client(user), users.client(user)
+    new = "a different evening by the sea"
+    wrong = here.post("/password", data={"current": "not my password at all", "password": new,
+                                         "confirm": new})
+    assert "not your current password" in wrong.data.decode()
+    short = here.post("/password", data={"current": PASSWORD, "password": "short",
+                                         "confirm": "short"})
+    assert "at least 12" in short.data.decode()
+    assert here.post("/password", data={"current": PASSWORD, "password": new,
+                                        "confirm": new}).status_code == 302
+    assert here.get("/shared/").status_code == 200
+    assert elsewhere.get("/shared/").status_code == 302
+    assert sign_in(app.test_client(), user["email"], new).status_code == 302
+    assert sign_in(app.test_client(), user["email"], PASSWORD).status_code == 400
+    outcomes = [r["outcome"] for r in query(app, "SELECT outcome FROM audit WHERE action = 'password_changed'")]
+    assert outcomes == ["wrong_current", "ok"]

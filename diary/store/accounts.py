@@ -57,9 +57,10 @@ def end_session(conn, session_hash: str, at: str) -> None:
     )
 
 
-def end_sessions_of_user(conn, user_id: int, at: str) -> None:
+def end_sessions_of_user(conn, user_id: int, at: str, keep: str | None = None) -> None:
     conn.execute(
-        "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", (at, user_id)
+        "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL AND id IS NOT ?",
+        (at, user_id, keep),
     )
 
 
