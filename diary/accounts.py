@@ -46,6 +46,23 @@ def create_user(*, email: str, name: str, role: str, password: str, time_zone: s
     return user_id
 
 
+def register_patient(*, email, name, password, time_zone, address: str, per_address: int) -> int:
+    """Self-registration; trying one taken email after another is slowed like failed sign-ins."""
+    key = f"register:{address}"
+    minutes = wait_minutes(key)
+    if minutes:
+        raise AccountError("email", f"Too many attempts. Please wait {minutes} "
+                                    f"minute{'s' if minutes != 1 else ''} and try again.")
+    try:
+        return create_user(email=email, name=name, role="patient", password=password,
+                           time_zone=time_zone)
+    except AccountError as error:
+        if error.field == "email":
+            with write() as tx:
+                count_failure(tx, key, per_address)
+        raise
+
+
 @dataclass
 class SignIn:
     user: object | None
@@ -59,18 +76,32 @@ def _delay(failures: int, allowed: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (failures - allowed), 15 * 60))
 
 
+def wait_minutes(key: str) -> int:
+    """Whole minutes (rounded up) before this key may try again; 0 when it may try now."""
+    row = store.throttle(key)
+    if not row or not row["blocked_until"]:
+        return 0
+    wait = clock.from_db(row["blocked_until"]) - clock.now()
+    return max(0, -(-int(wait.total_seconds()) // 60))
+
+
+def count_failure(tx, key: str, allowed: int) -> None:
+    row = store.throttle(key)
+    failures = (row["failures"] if row else 0) + 1
+    delay = _delay(failures, allowed)
+    store.save_throttle(tx, key, failures, clock.to_db(clock.now() + delay) if delay else None)
+
+
 def sign_in(email: str, password: str, address: str, *, per_account: int, per_address: int) -> SignIn:
     """Check a sign-in; unknown email and wrong password fail alike, and both count as failures."""
-    now = clock.now()
     keys = {f"email:{email.strip().casefold()}": per_account, f"address:{address}": per_address}
     for key in keys:
-        row = store.throttle(key)
-        if row and row["blocked_until"] and clock.from_db(row["blocked_until"]) > now:
-            wait = clock.from_db(row["blocked_until"]) - now
+        minutes = wait_minutes(key)
+        if minutes:
             with write() as tx:
                 audit.record("sign_in", "throttled", subject=key.split(":")[0], address=address,
                              conn=tx)
-            return SignIn(None, wait_minutes=max(1, -(-int(wait.total_seconds()) // 60)))
+            return SignIn(None, wait_minutes=minutes)
     user = store.user_by_email(email.strip())
     if passwords.verify(user["password_hash"] if user else None, password):
         with write() as tx:
@@ -79,10 +110,7 @@ def sign_in(email: str, password: str, address: str, *, per_account: int, per_ad
         return SignIn(user)
     with write() as tx:
         for key, allowed in keys.items():
-            row = store.throttle(key)
-            failures = (row["failures"] if row else 0) + 1
-            delay = _delay(failures, allowed)
-            store.save_throttle(tx, key, failures, clock.to_db(now + delay) if delay else None)
+            count_failure(tx, key, allowed)
         audit.record("sign_in", "failed", actor_id=user["id"] if user else None, address=address,
                      conn=tx)
     return SignIn(None)

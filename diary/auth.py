@@ -23,9 +23,10 @@ def register():
     form.offer_time_zones(current_app.config["DEFAULT_TIME_ZONE"])
     if form.validate_on_submit():
         try:
-            user_id = accounts.create_user(
-                email=form.email.data, name=form.name.data, role="patient",
-                password=form.password.data, time_zone=form.time_zone.data,
+            user_id = accounts.register_patient(
+                email=form.email.data, name=form.name.data, password=form.password.data,
+                time_zone=form.time_zone.data, address=request.remote_addr or "unknown",
+                per_address=current_app.config["SIGNIN_FAILURES_PER_ADDRESS"],
             )
         except accounts.AccountError as error:
             getattr(form, error.field).errors.append(error.message)

@@ -314,3 +314,22 @@ def test_changing_the_password_ends_every_other_session(app, users):
     assert sign_in(app.test_client(), user["email"], PASSWORD).status_code == 400
     outcomes = [r["outcome"] for r in query(app, "SELECT outcome FROM audit WHERE action = 'password_changed'")]
     assert outcomes == ["wrong_current", "ok"]
+
+
+def test_asking_about_one_taken_email_after_another_is_slowed_down(app_config, fake_clock):
+    app_config["SIGNIN_FAILURES_PER_ADDRESS"] = 3
+    from diary import create_app
+
+    from .conftest import Users
+    app = create_app(app_config)
+    users = Users(app)
+    for n in range(3):
+        users.create("patient", email=f"taken{n}@example.com")
+    client = app.test_client()
+    for n in range(3):
+        assert "already exists" in register(client, email=f"taken{n}@example.com").data.decode()
+    blocked = register(client, email="brand.new@example.com").data.decode()
+    assert "Too many attempts" in blocked
+    assert query(app, "SELECT count(*) FROM users")[0][0] == 3
+    fake_clock.advance(seconds=31)
+    assert register(client, email="brand.new@example.com").status_code == 302
