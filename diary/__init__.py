@@ -1,6 +1,5 @@
 """A phone-first diary of the 24 hours after a ketamine infusion."""
 
-import logging
 import os
 import secrets
 import uuid
@@ -200,6 +199,3 @@ def _register_security_headers(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from . import commands
     commands.init_app(app)
-
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())

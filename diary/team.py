@@ -18,7 +18,8 @@ LINKS_KEY = "invitation_links"
 
 
 def _remember_link(invitation_id: int, token: str) -> None:
-    """Links are stored only as hashes; the creator's own session keeps the link to show again."""
+    """The database keeps only a hash; the creator's signed session cookie keeps the link itself,
+    so it can be shown again on that device until sign-out."""
     links = dict(session.get(LINKS_KEY, {}))
     links[str(invitation_id)] = token
     session[LINKS_KEY] = dict(list(links.items())[-10:])

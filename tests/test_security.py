@@ -46,6 +46,23 @@ def csrf_app(app_config):
     return create_app(app_config)
 
 
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def form_token(client, path) -> str:
+    return TOKEN.search(client.get(path).data.decode()).group(1)
+
+
+def signed_in_patient(app):
+    """A patient signed in through the real form, token and all."""
+    from .conftest import Users
+    user = Users(app).create("patient")
+    client = app.test_client()
+    client.post("/sign-in", data={"csrf_token": form_token(client, "/sign-in"),
+                                  "email": user["email"], "password": PASSWORD})
+    return client
+
+
 def test_csrf_is_enforced_and_the_answers_are_kept(csrf_app):
     client = csrf_app.test_client()
     response = client.post("/register", data={
@@ -57,7 +74,7 @@ def test_csrf_is_enforced_and_the_answers_are_kept(csrf_app):
     assert "was not saved yet" in html and 'value="Pat Lee"' in html
     assert 'value="pat@example.com"' in html
     assert query(csrf_app, "SELECT count(*) FROM users")[0][0] == 0
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    token = TOKEN.search(html).group(1)
     again = client.post("/register", data={
         "csrf_token": token, "name": "Pat Lee", "email": "pat@example.com",
         "password": PASSWORD, "confirm": PASSWORD, "time_zone": "Europe/Paris",
@@ -67,13 +84,7 @@ def test_csrf_is_enforced_and_the_answers_are_kept(csrf_app):
 
 
 def test_sign_out_without_token_does_not_sign_out(csrf_app):
-    from .conftest import Users
-    users = Users(csrf_app)
-    user = users.create("patient")
-    client = csrf_app.test_client()
-    html = client.get("/sign-in").data.decode()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    client.post("/sign-in", data={"csrf_token": token, "email": user["email"], "password": PASSWORD})
+    client = signed_in_patient(csrf_app)
     forged = client.post("/sign-out")
     assert forged.status_code == 400 and b"Sign out" in forged.data
     assert client.get("/diary").status_code == 200
@@ -145,19 +156,9 @@ def test_a_stale_check_in_form_keeps_every_answer(csrf_app, fake_clock):
     """A patient who answered slowly and lost the form's token sees their answers again, unsaved."""
     from datetime import datetime, timezone
 
-    from .conftest import Users
     fake_clock.set(datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc))
-    users = Users(csrf_app)
-    user = users.create("patient")
-    client = csrf_app.test_client()
-
-    def token(path):
-        html = client.get(path).data.decode()
-        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-    client.post("/sign-in", data={"csrf_token": token("/sign-in"), "email": user["email"],
-                                  "password": PASSWORD})
-    client.post("/infusions/new", data={"csrf_token": token("/infusions/new"),
+    client = signed_in_patient(csrf_app)
+    client.post("/infusions/new", data={"csrf_token": form_token(client, "/infusions/new"),
                                         "started_at": "2026-03-10T07:00", "length_minutes": "40"})
     response = client.post("/infusions/1/check-in", data={
         "csrf_token": "stale", "mood": "3", "symptom_nausea": "2", "note": "Still queasy",
@@ -173,14 +174,7 @@ def test_a_stale_check_in_form_keeps_every_answer(csrf_app, fake_clock):
 
 def test_a_stale_token_on_a_refused_request_is_a_plain_404_not_a_500(app_config):
     app_config.update(WTF_CSRF_ENABLED=True, TESTING=False)
-    app = create_app(app_config)
-    from .conftest import Users
-    users = Users(app)
-    user = users.create("patient")
-    client = app.test_client()
-    html = client.get("/sign-in").data.decode()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    client.post("/sign-in", data={"csrf_token": token, "email": user["email"], "password": PASSWORD})
+    client = signed_in_patient(create_app(app_config))
     for path in ("/care-team/members/999/revoke", "/check-ins/999/sharing",
                  "/care-team/invitations/999/revoke"):
         assert client.post(path, data={"csrf_token": "stale"}).status_code == 404, path
