@@ -6,12 +6,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
-
-from .errors import FieldError
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,16 +50,12 @@ def create_app(test_config=None):
         app.config.from_mapping(test_config)
     _configure(app)
 
-    from . import db
-    db.init_app(app)
+    from .store import db
     if app.config["MIGRATE_ON_START"] and not db.database_is_current(app.config["DATABASE"]):
         db.migrate_database(app.config["DATABASE"])
 
-    _register_extensions(app)
-    _register_blueprints(app)
-    _register_error_pages(app)
-    _register_security_headers(app)
-    _register_cli(app)
+    from . import web
+    web.init_app(app)
     return app
 
 
@@ -99,103 +90,3 @@ def _instance_secret_key(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(key)
     return key
-
-
-def _register_extensions(app: Flask) -> None:
-    from .extensions import csrf, login_manager
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    from . import sessions
-    sessions.init_app(app)
-
-
-class RowIdConverter(IntegerConverter):
-    """<int:...> in URLs, capped at SQLite's largest row id so a huge number is a 404, not a 500."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(url_map, *args, **kwargs)
-
-
-def _register_blueprints(app: Flask) -> None:
-    app.url_map.converters["int"] = RowIdConverter
-    from . import auth, caregiver, clinician, pages, patient, reader, team
-    for blueprint in (pages.bp, auth.bp, patient.bp, clinician.bp, caregiver.bp, reader.bp,
-                      team.bp):
-        app.register_blueprint(blueprint)
-
-
-def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error):
-        """Show the same form again with the answers kept, instead of a bare 400 page."""
-        g.csrf_failed = True
-        view = app.view_functions.get(request.endpoint)
-        if view is None:
-            return _error_page(400)
-        try:
-            response = app.make_response(view(**(request.view_args or {})))
-        except HTTPException as refusal:
-            return _error_page(refusal.code or 400)
-        if response.status_code == 200:
-            response.status_code = 400
-        return response
-
-    @app.errorhandler(FieldError)
-    def rule_broken_meanwhile(error):
-        """A rule checked again inside the write failed (the diary closed a moment ago, say)."""
-        return render_template("errors/error.html", code=409, reference=None,
-                               heading="That could not be saved", message=error.message), 409
-
-    @app.errorhandler(HTTPException)
-    def http_error(error):
-        return _error_page(error.code or 500)
-
-    @app.errorhandler(Exception)
-    def unexpected_error(error):
-        reference = uuid.uuid4().hex[:10]
-        app.logger.exception("Unhandled error, reference %s", reference)
-        return _error_page(500, reference)
-
-
-ERROR_WORDS = {
-    400: ("Something in that request was not right", "Please go back and try again."),
-    404: ("Page not found",
-          "We could not find that page. It may have been removed, or the link may be wrong."),
-    405: ("That did not work", "Please go back and use the buttons on the page."),
-    413: ("That was too much to send", "Please shorten what you wrote and try again."),
-    429: ("Too many tries", "Please wait a few minutes and try again."),
-    500: ("Sorry, something went wrong on our side",
-          "Nothing you did caused this. Please try again in a moment."),
-}
-
-
-def _error_page(code: int, reference: str | None = None):
-    heading, message = ERROR_WORDS.get(code, ("That did not work", "Please go back and try again."))
-    return render_template(
-        "errors/error.html", code=code, heading=heading, message=message, reference=reference
-    ), code
-
-
-def _register_security_headers(app: Flask) -> None:
-    @app.after_request
-    def add_headers(response):
-        headers = response.headers
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
-            "form-action 'self'",
-        )
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static":
-            headers["Cache-Control"] = "no-store"
-        return response
-
-
-def _register_cli(app: Flask) -> None:
-    from . import commands
-    commands.init_app(app)

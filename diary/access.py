@@ -1,25 +1,35 @@
-"""Who may see or change what: the one place that decides, used by every view that reads a diary.
+"""Who may see or change what: the one door to any patient's records. It decides and fetches.
 
 - A patient: their own everything.
-- A clinician in the patient's care team: every infusion, check-in (with notes) and revision.
+- A clinician in the patient's care team: every infusion, check-in (with notes) and revision,
+  the patient's flags and thresholds.
 - A caregiver in the patient's care team: only the check-ins the patient shared, with their
-  infusion; never a note marked private, never the safety answer, never revisions.
+  infusion; never a note marked private, never the safety answer, never revisions or flags.
 - Anyone else: 404, exactly like something that does not exist, so nobody learns it is there.
-Write access is only ever the patient's own. Every look at a diary by someone other than the
+Diary writes are only ever the patient's own. Every look at a diary by someone other than the
 patient leaves an audit row, refused looks included.
+
+A reader is the signed-in person: id, role, time_zone, and the request's address and path for the
+audit trail.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from flask import abort, request
+from werkzeug.exceptions import NotFound
 
-from . import clock, flagging, timeline
+from .rules import clock
+from .rules import flags as flag_rules
+from .rules.schedule import InfusionWindow
+from .rules.tokens import token_hash
+from .store import accounts as account_store
 from .store import audit
-from .store import care
+from .store import care_team as care
 from .store import entries as store
 from .store import flags as flag_store
 
 HIDDEN_FROM_CAREGIVERS = ("safety",)
+TOKEN_MAX_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,8 @@ class Scope:
     reader_id: int
     patient_id: int
     relation: str  # "own", "clinician" or "caregiver"
+    address: str | None = None
+    path: str | None = None
 
     @property
     def is_own(self) -> bool:
@@ -43,13 +55,35 @@ class Scope:
         return self.relation == "caregiver"
 
 
+class DiaryClosed(Exception):
+    """The infusion's diary no longer takes changes (48 hours after its 24 hours ended)."""
+
+    def __init__(self, infusion_id: int):
+        super().__init__(infusion_id)
+        self.infusion_id = infusion_id
+
+
+class Refusal(Exception):
+    """An invitation that cannot be used; `reason` says why in words for the person holding it."""
+
+    def __init__(self, reason: str, outcome: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.outcome = outcome
+
+
+def _address(reader) -> str | None:
+    return getattr(reader, "address", None)
+
+
 def scope_for(reader, patient_id: int) -> Scope | None:
-    if reader.is_patient:
-        return Scope(reader.id, patient_id, "own") if reader.id == patient_id else None
+    where = dict(address=_address(reader), path=getattr(reader, "path", None))
+    if reader.role == "patient":
+        return Scope(reader.id, patient_id, "own", **where) if reader.id == patient_id else None
     membership = care.active_membership(patient_id, reader.id)
     if membership is None or membership["role"] != reader.role:
         return None
-    return Scope(reader.id, patient_id, reader.role)
+    return Scope(reader.id, patient_id, reader.role, **where)
 
 
 def require_scope(reader, patient_id: int, audit_view: bool = True) -> Scope:
@@ -60,7 +94,7 @@ def require_scope(reader, patient_id: int, audit_view: bool = True) -> Scope:
     """
     scope = scope_for(reader, patient_id)
     if scope is None:
-        _refuse(reader.id, f"patient:{patient_id}")
+        _refuse(reader.id, _address(reader), f"patient:{patient_id}")
     if audit_view:
         record_view(scope)
     return scope
@@ -68,72 +102,74 @@ def require_scope(reader, patient_id: int, audit_view: bool = True) -> Scope:
 
 def record_view(scope: Scope) -> None:
     if not scope.is_own:
-        audit.record("view_diary", "ok", actor_id=scope.reader_id, patient_id=scope.patient_id,
-                     subject=request.path, address=request.remote_addr)
+        audit.record("view_diary", "ok", at=clock.db_now(), actor_id=scope.reader_id,
+                     patient_id=scope.patient_id, subject=scope.path, address=scope.address)
 
 
-def _refuse(reader_id: int, subject: str):
+def _refuse(actor_id: int, address: str | None, subject: str, action: str = "view_diary"):
     """404 for what may not be read, with an audit row that names no patient."""
-    audit.record("view_diary", "denied", actor_id=reader_id, subject=subject,
-                 address=request.remote_addr)
-    abort(404)
+    audit.record(action, "denied", at=clock.db_now(), actor_id=actor_id, subject=subject,
+                 address=address)
+    raise NotFound()
 
 
 def require_clinician(reader, patient_id: int, action: str) -> Scope:
     """A clinician in this patient's care team, about to act (acknowledge, set a threshold)."""
     scope = scope_for(reader, patient_id)
     if scope is None or not scope.is_clinician:
-        audit.record(action, "denied", actor_id=reader.id, subject=f"patient:{patient_id}",
-                     address=request.remote_addr)
-        abort(404)
+        _refuse(reader.id, _address(reader), f"patient:{patient_id}", action)
     return scope
 
 
-def chart(scope: Scope, view):
-    """A caregiver's chart shows the usual times only: no flags and no clinician's thresholds."""
-    if scope.shared_only:
-        return timeline.chart_for(view, {}, mark_lasting=False)
-    return timeline.chart_for(view, flagging.patient_thresholds(scope.patient_id))
+def patient(scope: Scope):
+    """The patient's account row (name, time zone), for whoever may read their diary."""
+    return account_store.user_by_id(scope.patient_id)
 
 
-def thresholds(scope: Scope):
-    """The patient's own thresholds with who set them: for the patient's clinicians."""
-    return flag_store.thresholds_of_patient(scope.patient_id) if scope.is_clinician else []
+# The diary
 
 
-def flags(scope: Scope):
-    """A patient's flags and their history: for the patient's clinicians only."""
-    if not scope.is_clinician:
-        return [], []
-    return flag_store.flags_of_patient(scope.patient_id), flag_store.events_of_patient(scope.patient_id)
-
-
-def own_infusion(patient, infusion_id: int):
-    """An infusion the signed-in patient may change; anyone else's answers 404."""
-    row = store.infusion(infusion_id, patient.id) if patient.is_patient else None
+def own_infusion(reader, infusion_id: int):
+    """An infusion the signed-in patient owns; anyone else's answers 404."""
+    row = store.infusion(infusion_id, reader.id) if reader.role == "patient" else None
     if row is None:
-        abort(404)
+        raise NotFound()
     return row
 
 
-def own_checkin(patient, checkin_id: int):
-    """A check-in the signed-in patient may change, with its infusion; anyone else's answers 404."""
-    row = store.checkin(checkin_id, patient.id) if patient.is_patient else None
+def own_checkin(reader, checkin_id: int):
+    """A check-in the signed-in patient owns, with its infusion; anyone else's answers 404."""
+    row = store.checkin(checkin_id, reader.id) if reader.role == "patient" else None
     if row is None:
-        abort(404)
-    return row, own_infusion(patient, row["infusion_id"])
+        raise NotFound()
+    return row, own_infusion(reader, row["infusion_id"])
+
+
+def changeable_infusion(reader, infusion_id: int):
+    """The patient's own infusion while its diary still takes changes; DiaryClosed afterwards."""
+    return _require_open(own_infusion(reader, infusion_id))
+
+
+def changeable_checkin(reader, checkin_id: int):
+    row, infusion_row = own_checkin(reader, checkin_id)
+    return row, _require_open(infusion_row)
+
+
+def _require_open(infusion_row):
+    if not InfusionWindow.of(infusion_row).is_editable(clock.now()):
+        raise DiaryClosed(infusion_row["id"])
+    return infusion_row
 
 
 def infusions(scope: Scope):
     """The patient's infusions this scope may see; a caregiver sees those with a shared check-in."""
-    rows = store.infusions_of_patient(scope.patient_id, shared_only=scope.shared_only)
-    return rows
+    return store.infusions_of_patient(scope.patient_id, shared_only=scope.shared_only)
 
 
 def infusion(scope: Scope, infusion_id: int):
     row = store.infusion(infusion_id, scope.patient_id)
     if row is None or (scope.shared_only and not store.has_shared_checkin(infusion_id)):
-        _refuse(scope.reader_id, f"infusion:{infusion_id}")
+        _refuse(scope.reader_id, scope.address, f"infusion:{infusion_id}")
     return row
 
 
@@ -150,7 +186,7 @@ def _redacted(scope: Scope, row) -> dict:
 def checkins(scope: Scope, infusion):
     """(check-in, severities) pairs of an infusion from infusion() or own_infusion(), newest first."""
     if infusion["patient_id"] != scope.patient_id:
-        abort(404)
+        raise NotFound()
     rows = store.checkins_of_infusion(infusion["id"], shared_only=scope.shared_only)
     severities = store.symptoms_of_infusion(infusion["id"])
     return [(_redacted(scope, row), severities.get(row["id"], {})) for row in rows]
@@ -172,7 +208,7 @@ def checkin(scope: Scope, checkin_id: int):
     """One check-in with its severities, or 404 when this scope may not read it."""
     row = store.checkin(checkin_id, scope.patient_id)
     if row is None or (scope.shared_only and not row["shared"]):
-        _refuse(scope.reader_id, f"checkin:{checkin_id}")
+        _refuse(scope.reader_id, scope.address, f"checkin:{checkin_id}")
     return _redacted(scope, row), store.symptoms_of_checkin(checkin_id)
 
 
@@ -183,33 +219,171 @@ def revisions(scope: Scope, infusion):
     return store.revisions_of_infusion(infusion["id"])
 
 
-def patients_in_care(reader) -> list:
-    """The clinician's or caregiver's list of patients; a caregiver's counts only what was shared."""
-    shared_only = reader.role == "caregiver"
-    rows = timeline.patient_rows(
-        care.patients_of_member(reader.id), care.latest_infusions_in_care(reader.id, shared_only),
-        care.checkin_times_of_latest_infusions(reader.id, shared_only),
-        care.last_checkins_in_care(reader.id, shared_only), reader.time_zone, clock.now(),
-    )
-    _record_list_view(reader, [row.id for row in rows])
-    return rows
+# Flags and thresholds
+
+
+def chart_thresholds(scope: Scope) -> dict[str, int] | None:
+    """The patient's own thresholds for their charts; None for a caregiver, whose chart shows the
+    usual times only, with no flags."""
+    if scope.shared_only:
+        return None
+    return flag_rules.thresholds_by_symptom(flag_store.thresholds_of_patient(scope.patient_id))
+
+
+def thresholds(scope: Scope):
+    """The patient's own thresholds with who set them: for the patient's clinicians."""
+    return flag_store.thresholds_of_patient(scope.patient_id) if scope.is_clinician else []
+
+
+def flags(scope: Scope):
+    """A patient's flags and their history: for the patient's clinicians only."""
+    if not scope.is_clinician:
+        return [], []
+    return flag_store.flags_of_patient(scope.patient_id), flag_store.events_of_patient(scope.patient_id)
+
+
+def flag_to_acknowledge(reader, flag_id: int):
+    """A flag of a patient in this clinician's care; anyone else's answers 404."""
+    row = flag_store.flag(flag_id)
+    if row is None:
+        raise NotFound()
+    require_clinician(reader, row["patient_id"], "flag_acknowledged")
+    return row
 
 
 def open_flags(reader) -> list:
-    """The clinician's queue: open flags of the patients in their care, urgent first."""
-    items = flagging.queue(flag_store.open_flags_in_care(reader.id))
-    _record_list_view(reader, [item["row"]["patient_id"] for item in items])
-    return items
+    """The clinician's queue: open flags of the patients in their care; the patients are audited."""
+    rows = flag_store.open_flags_in_care(reader.id)
+    _record_list_view(reader, [row["patient_id"] for row in rows])
+    return rows
 
 
 def open_flag_counts(reader) -> dict:
     return {row["patient_id"]: row for row in flag_store.open_counts_in_care(reader.id)}
 
 
-def who_has_seen(patient):
-    return audit.for_patient_views(patient.id)
+# Care teams
+
+
+class CareList(NamedTuple):
+    """A clinician's or caregiver's patients, with what their list needs, in four result sets."""
+
+    patients: list
+    latest_infusions: list
+    checkin_times: list
+    last_checkins: list
+
+
+def patients_in_care(reader) -> CareList:
+    """The reader's patients; a caregiver's counts only what was shared. The list is audited."""
+    shared_only = reader.role == "caregiver"
+    found = CareList(
+        care.patients_of_member(reader.id), care.latest_infusions_in_care(reader.id, shared_only),
+        care.checkin_times_of_latest_infusions(reader.id, shared_only),
+        care.last_checkins_in_care(reader.id, shared_only),
+    )
+    _record_list_view(reader, [row["id"] for row in found.patients])
+    return found
 
 
 def _record_list_view(reader, patient_ids) -> None:
     if patient_ids:
-        audit.record_views(reader.id, patient_ids, request.path, request.remote_addr)
+        audit.record_views(reader.id, patient_ids, getattr(reader, "path", None),
+                           _address(reader), clock.db_now())
+
+
+def care_team(reader):
+    """The patient's own care team: its members."""
+    return care.members_of_patient(reader.id) if reader.role == "patient" else []
+
+
+def has_clinician(scope: Scope) -> bool:
+    return care.has_clinician(scope.patient_id)
+
+
+def pending_invitations(reader):
+    """Invitations this person made that nobody has used yet."""
+    return care.pending_invitations(reader.id, clock.db_now())
+
+
+def own_invitation(reader, invitation_id: int):
+    """An invitation this person made; anyone else's answers 404."""
+    row = care.invitation_of_creator(invitation_id, reader.id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def own_membership(reader, membership_id: int):
+    """A live membership of the signed-in patient's care team; anyone else's answers 404."""
+    row = care.membership_of_patient(membership_id, reader.id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def membership_as_member(reader, patient_id: int):
+    """The reader's own live place in this patient's care team, or 404."""
+    row = care.active_membership(patient_id, reader.id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+INVITATION_REFUSALS = {
+    "unknown": "This invitation link is not valid. Please check that you copied all of it.",
+    "revoked": "This invitation was withdrawn by the person who sent it.",
+    "used": "This invitation has already been used. Each link works once.",
+    "expired": "This invitation has expired. Invitations work for 7 days; please ask for a new one.",
+}
+ROLE_FOR_KIND = {"caregiver": "caregiver", "clinician": "clinician", "enrolment": "patient"}
+
+
+def invitation_state(row) -> str:
+    if row["revoked_at"]:
+        return "revoked"
+    if row["accepted_at"]:
+        return "used"
+    if clock.from_db(row["expires_at"]) <= clock.now():
+        return "expired"
+    return "valid"
+
+
+def usable_invitation(token: str, actor_id=None):
+    """The invitation behind a link, or Refusal (recorded in the audit trail) saying why not."""
+    row = care.invitation_by_token(token_hash(token)) if len(token) <= TOKEN_MAX_LENGTH else None
+    state = invitation_state(row) if row else "unknown"
+    if state != "valid":
+        _refuse_invitation(row, state, actor_id)
+    return row
+
+
+def _refuse_invitation(row, outcome: str, actor_id, reason: str | None = None):
+    audit.record("invitation_refused", outcome, at=clock.db_now(), actor_id=actor_id,
+                 patient_id=row["patient_id"] if row else None,
+                 subject=f"invitation:{row['id']}" if row else None)
+    raise Refusal(reason or INVITATION_REFUSALS[outcome], outcome)
+
+
+def check_acceptor(row, user) -> None:
+    """Only the role the invitation was made for may accept it, and never its own creator."""
+    if user.id == row["created_by"]:
+        _refuse_invitation(row, "own_invitation", user.id,
+                           "This is your own invitation. Send the link to the person you want in "
+                           "your care team.")
+    if user.role != ROLE_FOR_KIND[row["kind"]]:
+        wanted = {"caregiver": "a caregiver", "clinician": "a clinician",
+                  "enrolment": "a new patient"}[row["kind"]]
+        _refuse_invitation(row, "wrong_role", user.id,
+                           f"This invitation is for {wanted}. You are signed in as a {user.role}, "
+                           "so it cannot be used with this account.")
+    patient_id, member_id = ((user.id, row["created_by"]) if row["kind"] == "enrolment"
+                             else (row["patient_id"], user.id))
+    if care.active_membership(patient_id, member_id):
+        _refuse_invitation(row, "already_member", user.id, "You are already in this care team.")
+
+
+def who_has_seen(reader):
+    """Who other than the patient looked at their diary: for the patient only."""
+    return audit.for_patient_views(reader.id) if reader.role == "patient" else []
+

@@ -12,8 +12,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from diary import care, clock, create_app, db, entries
-from tests.conftest import Users, sql_statements
+from diary import create_app
+from diary.rules import clock
+from diary.store import db
+from tests.helpers import Users, check_in, join_care_team, record_infusion, sql_statements
 
 REPEAT = 30
 
@@ -41,18 +43,13 @@ def _seed(app, patients: int, checkins: int):
         now = clock.now()
         for number in range(patients):
             patient = users.create("patient")
-            person = type("P", (), {"id": patient["id"], "role": "patient"})()
-            _, token = care.create_invitation(person, "clinician")
-            care.accept(care.usable_invitation(token), clinician["id"], "clinician")
+            join_care_team(patient["id"], clinician["id"])
             start = now - timedelta(hours=25)
-            infusion_id = entries.record_infusion(
-                patient["id"], entries.InfusionInput(start, 40, ""))
-            row = entries.store.infusion(infusion_id, patient["id"])
+            row = record_infusion(patient["id"], start)
             for index in range(checkins):
-                entries.save_checkin(patient["id"], row, entries.CheckinInput(
-                    at=start + timedelta(minutes=45 + index * 1400 // max(checkins, 1)),
-                    mood=5, severities={"dizziness": index % 3, "headache": 1}, note="fine",
-                    shared=True, safety="no"))
+                check_in(patient["id"], row,
+                         start + timedelta(minutes=45 + index * 1400 // max(checkins, 1)),
+                         severities={"dizziness": index % 3, "headache": 1}, note="fine")
             made.append(patient)
     return users, clinician, made
 

@@ -1,1 +1,1 @@
-"""All SQL lives in this package: parameterised queries, one module per area."""
+"""All SQL lives in this package: parameterised queries, one module per feature, handed times."""

@@ -1,6 +1,6 @@
 """SQL for users, server-side sessions, sign-in throttling and password resets."""
 
-from ..db import get_db
+from .db import get_db
 
 
 def user_by_email(email: str):

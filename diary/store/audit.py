@@ -2,26 +2,25 @@
 
 import json
 
-from .. import clock
-from ..db import get_db
+from .db import get_db
 
 
-def record(action: str, outcome: str, *, actor_id=None, patient_id=None, subject=None,
+def record(action: str, outcome: str, *, at: str, actor_id=None, patient_id=None, subject=None,
            address=None, conn=None) -> None:
     """Add one row; inside a caller's transaction it commits or rolls back with it."""
     (conn or get_db()).execute(
         "INSERT INTO audit (at, actor_id, action, patient_id, subject, outcome, address)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (clock.to_db(clock.now()), actor_id, action, patient_id, subject, outcome, address),
+        (at, actor_id, action, patient_id, subject, outcome, address),
     )
 
 
-def record_views(actor_id: int, patient_ids, subject: str, address=None) -> None:
+def record_views(actor_id: int, patient_ids, subject: str, address, at: str) -> None:
     """One 'view_list' row per patient shown on a list page, in one statement."""
     get_db().execute(
         "INSERT INTO audit (at, actor_id, action, patient_id, subject, outcome, address)"
         " SELECT DISTINCT ?, ?, 'view_list', value, ?, 'ok', ? FROM json_each(?)",
-        (clock.to_db(clock.now()), actor_id, subject, address,
+        (at, actor_id, subject, address,
          json.dumps(sorted(set(patient_ids)))),
     )
 

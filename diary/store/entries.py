@@ -5,7 +5,7 @@ Reads take the set of rows the caller may see (see diary.access); nothing here d
 
 import json
 
-from ..db import get_db
+from .db import get_db
 
 def infusion(infusion_id: int, patient_id: int):
     return get_db().execute(

@@ -1,6 +1,9 @@
 """SQL for flags, their history, and patient-specific thresholds."""
 
-from ..db import get_db
+from .care_team import PATIENTS_IN_CARE
+from .db import get_db
+
+CLINICIAN_OF = f"{PATIENTS_IN_CARE} AND role = 'clinician'"
 
 FLAG_COLUMNS = ("first_checkin_id", "latest_checkin_id", "first_at", "latest_at", "hour",
                 "peak_severity", "latest_severity", "latest_mood", "flag_after_hours")
@@ -61,18 +64,16 @@ def open_flags_in_care(member_id: int):
     return get_db().execute(
         "SELECT flags.*, users.name AS patient_name FROM flags"
         " JOIN users ON users.id = flags.patient_id"
-        " WHERE flags.state = 'open' AND flags.patient_id IN (SELECT patient_id FROM care_team"
-        " WHERE member_id = ? AND role = 'clinician' AND ended_at IS NULL)",
-        (member_id,),
+        f" WHERE flags.state = 'open' AND flags.patient_id IN ({CLINICIAN_OF})",
+        {"member": member_id},
     ).fetchall()
 
 
 def open_counts_in_care(member_id: int):
     return get_db().execute(
         "SELECT patient_id, sum(urgent) AS urgent, count(*) AS total FROM flags"
-        " WHERE state = 'open' AND patient_id IN (SELECT patient_id FROM care_team"
-        " WHERE member_id = ? AND role = 'clinician' AND ended_at IS NULL) GROUP BY patient_id",
-        (member_id,),
+        f" WHERE state = 'open' AND patient_id IN ({CLINICIAN_OF}) GROUP BY patient_id",
+        {"member": member_id},
     ).fetchall()
 
 

@@ -44,7 +44,7 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from diary import create_app
-from tests.conftest import PASSWORD, Users, query
+from tests.helpers import PASSWORD, Users, query
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE.parent / "screenshots"

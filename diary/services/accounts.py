@@ -1,0 +1,227 @@
+"""Account rules: creating users, checking sign-ins with throttling, and one-time reset links."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..rules import clock, passwords
+from ..rules.errors import FieldError
+from ..rules.tokens import new_token, token_hash
+from ..store import accounts as store
+from ..store import audit
+from ..store.db import write
+
+ROLES = ("patient", "clinician", "caregiver")
+
+
+class AccountError(FieldError):
+    """A problem with an account the user can fix."""
+
+
+def create_user(*, email: str, name: str, role: str, password: str, time_zone: str,
+                conn=None) -> int:
+    """Create an account, or raise AccountError naming the field at fault. Nothing is written then."""
+    if role not in ROLES:
+        raise AccountError("role", f"Role must be one of {', '.join(ROLES)}.")
+    if not clock.is_time_zone(time_zone):
+        raise AccountError("time_zone", "Choose a time zone from the list.")
+    message = passwords.problem(password)
+    if message:
+        raise AccountError("password", message)
+    email = email.strip()
+    with write(conn) as tx:
+        if store.user_by_email(email) is not None:
+            raise AccountError("email", "An account with this email already exists. Sign in instead.")
+        user_id = store.insert_user(
+            tx, email=email, name=name.strip(), role=role,
+            password_hash=passwords.hash_password(password), time_zone=time_zone,
+            created_at=clock.to_db(clock.now()),
+        )
+        audit.record("account_created", "ok", at=clock.db_now(), actor_id=user_id, subject=role, conn=tx)
+    return user_id
+
+
+def register_patient(*, email, name, password, time_zone, address: str, per_address: int) -> int:
+    """Self-registration; trying one taken email after another is slowed like failed sign-ins."""
+    key = f"register:{address}"
+    minutes = wait_minutes(key)
+    if minutes:
+        raise AccountError("email", f"Too many attempts. Please wait {minutes} "
+                                    f"minute{'s' if minutes != 1 else ''} and try again.")
+    try:
+        return create_user(email=email, name=name, role="patient", password=password,
+                           time_zone=time_zone)
+    except AccountError as error:
+        if error.field == "email":
+            with write() as tx:
+                count_failure(tx, key, per_address)
+        raise
+
+
+@dataclass
+class SignIn:
+    user: object | None
+    wait_minutes: int = 0
+
+
+def _delay(failures: int, allowed: int) -> timedelta:
+    """Growing delay once the allowance is used: 30 s, 1 min, 2 min ... up to 15 minutes."""
+    if failures < allowed:
+        return timedelta(0)
+    return timedelta(seconds=min(30 * 2 ** (failures - allowed), 15 * 60))
+
+
+def wait_minutes(key: str) -> int:
+    """Whole minutes (rounded up) before this key may try again; 0 when it may try now."""
+    row = store.throttle(key)
+    if not row or not row["blocked_until"]:
+        return 0
+    wait = clock.from_db(row["blocked_until"]) - clock.now()
+    return max(0, -(-int(wait.total_seconds()) // 60))
+
+
+def count_failure(tx, key: str, allowed: int) -> None:
+    row = store.throttle(key)
+    failures = (row["failures"] if row else 0) + 1
+    delay = _delay(failures, allowed)
+    store.save_throttle(tx, key, failures, clock.to_db(clock.now() + delay) if delay else None)
+
+
+def sign_in(email: str, password: str, address: str, *, per_account: int, per_address: int) -> SignIn:
+    """Check a sign-in; unknown email and wrong password fail alike, and both count as failures."""
+    keys = {f"email:{email.strip().casefold()}": per_account, f"address:{address}": per_address}
+    for key in keys:
+        minutes = wait_minutes(key)
+        if minutes:
+            with write() as tx:
+                audit.record("sign_in", "throttled", at=clock.db_now(), subject=key.split(":")[0], address=address,
+                             conn=tx)
+            return SignIn(None, wait_minutes=minutes)
+    user = store.user_by_email(email.strip())
+    if passwords.verify(user["password_hash"] if user else None, password):
+        with write() as tx:
+            store.clear_throttle(tx, f"email:{email.strip().casefold()}")
+            audit.record("sign_in", "ok", at=clock.db_now(), actor_id=user["id"], address=address, conn=tx)
+        return SignIn(user)
+    with write() as tx:
+        for key, allowed in keys.items():
+            count_failure(tx, key, allowed)
+        audit.record("sign_in", "failed", at=clock.db_now(), actor_id=user["id"] if user else None, address=address,
+                     conn=tx)
+    return SignIn(None)
+
+
+def create_password_reset(email: str, minutes: int) -> str:
+    """A one-time token for the reset link; only its hash is kept."""
+    user = store.user_by_email(email)
+    if user is None:
+        raise AccountError("email", f"No account with the email {email}.")
+    token = new_token()
+    now = clock.now()
+    with write() as tx:
+        store.insert_password_reset(
+            tx, token_hash=token_hash(token), user_id=user["id"], created_at=clock.to_db(now),
+            expires_at=clock.to_db(now + timedelta(minutes=minutes)),
+        )
+        audit.record("password_reset_link", "ok", at=clock.db_now(), actor_id=None, patient_id=None,
+                     subject=f"user:{user['id']}", conn=tx)
+    return token
+
+
+def usable_password_reset(token: str):
+    row = store.password_reset(token_hash(token))
+    if row is None or row["used_at"] or clock.from_db(row["expires_at"]) <= clock.now():
+        return None
+    return row
+
+
+def reset_password(token: str, password: str, address: str) -> bool:
+    """Set a new password through a reset link, and end every session of that user."""
+    message = passwords.problem(password)
+    if message:
+        raise AccountError("password", message)
+    row = usable_password_reset(token)
+    if row is None:
+        return False
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        if not store.use_password_reset(tx, row["token_hash"], now):
+            return False
+        store.set_password_hash(tx, row["user_id"], passwords.hash_password(password))
+        store.end_sessions_of_user(tx, row["user_id"], now)
+        store.clear_throttle(tx, f"email:{store.user_by_id(row['user_id'])['email'].casefold()}")
+        audit.record("password_reset", "ok", at=clock.db_now(), actor_id=row["user_id"], address=address, conn=tx)
+    return True
+
+
+def change_password(user_id: int, current: str, new: str, keep_session: str) -> None:
+    """A new password for a signed-in user; every other session of theirs ends at once."""
+    row = store.user_by_id(user_id)
+    if not passwords.verify(row["password_hash"], current):
+        with write() as tx:
+            audit.record("password_changed", "wrong_current", at=clock.db_now(), actor_id=user_id, conn=tx)
+        raise AccountError("current", "That is not your current password.")
+    message = passwords.problem(new)
+    if message:
+        raise AccountError("password", message)
+    now = clock.to_db(clock.now())
+    with write() as tx:
+        store.set_password_hash(tx, user_id, passwords.hash_password(new))
+        store.end_sessions_of_user(tx, user_id, now, keep=token_hash(keep_session))
+        audit.record("password_changed", "ok", at=clock.db_now(), actor_id=user_id, conn=tx)
+
+
+def save_settings(user_id: int, time_zone: str, share_by_default: bool) -> None:
+    if not clock.is_time_zone(time_zone):
+        raise AccountError("time_zone", "Choose a time zone from the list.")
+    with write() as tx:
+        store.update_settings(tx, user_id, time_zone=time_zone, share_by_default=share_by_default)
+        audit.record("settings_changed", "ok", at=clock.db_now(), actor_id=user_id, conn=tx)
+
+
+def start_session(user_id: int, previous_token: str | None) -> str:
+    """A new server-side session at sign-in; the one it replaces on this device ends with it."""
+    token = new_token()
+    now = clock.db_now()
+    with write() as tx:
+        if previous_token:
+            store.end_session(tx, token_hash(previous_token), now)
+        store.insert_session(tx, session_hash=token_hash(token), user_id=user_id, at=now)
+    return token
+
+
+def end_session(token: str, user_id: int, address: str | None) -> None:
+    """Sign-out: the session ends for real, so a copy of the cookie no longer works."""
+    now = clock.db_now()
+    with write() as tx:
+        store.end_session(tx, token_hash(token), now)
+        audit.record("sign_out", "ok", at=now, actor_id=user_id, address=address, conn=tx)
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    user: object | None
+    timed_out: bool = False
+
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def session_user(token: str, idle: timedelta, absolute: timedelta) -> SessionCheck:
+    """The user behind a session token while the session is live; it ends at its time-outs."""
+    row = store.session_with_user(token_hash(token))
+    if row is None or row["ended_at"] is not None:
+        return SessionCheck(None)
+    now = clock.now()
+    last_seen = clock.from_db(row["last_seen_at"])
+    if now - last_seen > idle or now - clock.from_db(row["session_created_at"]) > absolute:
+        with write() as tx:
+            store.end_session(tx, row["session_id"], clock.to_db(now))
+        return SessionCheck(None, timed_out=True)
+    if now - last_seen >= TOUCH_EVERY:
+        with write() as tx:
+            store.touch_session(tx, row["session_id"], clock.to_db(now))
+    return SessionCheck(row)
+
+
+def user(user_id: int):
+    return store.user_by_id(user_id)

@@ -1,0 +1,133 @@
+"""One SQLite connection per request, numbered migrations, and write transactions."""
+
+import sqlite3
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from flask import current_app, g
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open a connection with the pragmas every connection needs (autocommit; we BEGIN ourselves)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = %d" % BUSY_TIMEOUT_MS)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def get_db() -> sqlite3.Connection:
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc=None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+@contextmanager
+def write(conn: sqlite3.Connection | None = None):
+    """A write transaction taken at once (BEGIN IMMEDIATE), so concurrent writers queue, not fail.
+
+    Inside another write() it joins that transaction.
+    """
+    conn = conn or get_db()
+    if conn.in_transaction:
+        yield conn  # joined to the caller's transaction, which commits or rolls back
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every numbered file in diary/store/migrations, in order."""
+    found = []
+    for item in resources.files("diary.store.migrations").iterdir():
+        name = item.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, item.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def latest_version() -> int:
+    return len(migrations())
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping triggers whole."""
+    found, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                found.append(current.strip())
+            current = ""
+    if current.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in current.splitlines()
+    ):
+        raise ValueError("migration ends with an incomplete statement")
+    return found
+
+
+def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
+    """Apply every migration above the file's version, each in its own exclusive transaction.
+
+    The version is read again under the lock, so several processes starting at once apply each
+    step exactly once. Migrations only ever add; none drops user data.
+    """
+    for version, _name, script in migrations():
+        if target is not None and version > target:
+            break
+        conn.execute("BEGIN EXCLUSIVE")
+        try:
+            if schema_version(conn) >= version:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in statements(script):
+                conn.execute(statement)
+            conn.execute("PRAGMA user_version = %d" % version)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return schema_version(conn)
+
+
+def migrate_database(path: str) -> int:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        return migrate(conn)
+    finally:
+        conn.close()
+
+
+def database_is_current(path: str) -> bool:
+    if not Path(path).exists():
+        return False
+    conn = connect(path)
+    try:
+        return schema_version(conn) >= latest_version()
+    finally:
+        conn.close()

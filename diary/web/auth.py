@@ -1,0 +1,115 @@
+"""Registration, sign-in, sign-out and password reset."""
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..services import accounts
+from . import sessions
+from .forms import (ChangePasswordForm, EmptyForm, RegisterForm, ResetPasswordForm, SignInForm,
+                    show_error)
+from .guards import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _home():
+    return redirect(url_for("pages.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return _home()
+    form = RegisterForm()
+    form.offer_time_zones(current_app.config["DEFAULT_TIME_ZONE"])
+    if form.validate_on_submit():
+        try:
+            user_id = accounts.register_patient(
+                email=form.email.data, name=form.name.data, password=form.password.data,
+                time_zone=form.time_zone.data, address=request.remote_addr or "unknown",
+                per_address=current_app.config["SIGNIN_FAILURES_PER_ADDRESS"],
+            )
+        except accounts.AccountError as error:
+            show_error(form, error)
+        else:
+            sessions.start(accounts.user(user_id))
+            flash("Your account is ready.", "success")
+            return _home()
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data) or url_for("pages.home"))
+    wait_minutes = 0
+    if form.validate_on_submit():
+        config = current_app.config
+        result = accounts.sign_in(
+            form.email.data, form.password.data, request.remote_addr or "unknown",
+            per_account=config["SIGNIN_FAILURES_PER_ACCOUNT"],
+            per_address=config["SIGNIN_FAILURES_PER_ADDRESS"],
+        )
+        if result.user is not None:
+            sessions.start(result.user)
+            return redirect(safe_next(form.next.data) or url_for("pages.home"))
+        wait_minutes = result.wait_minutes
+        if not wait_minutes:
+            form.password.errors.append("Wrong email or password.")
+    status = 429 if wait_minutes else (400 if form.errors else 200)
+    return render_template("auth/sign_in.html", form=form, wait_minutes=wait_minutes), status
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out():
+    form = EmptyForm()
+    if current_user.is_authenticated and form.validate_on_submit():
+        sessions.end(current_user._get_current_object())
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.sign_in"))
+    if g.get("csrf_failed") and current_user.is_authenticated:
+        return render_template("auth/sign_out.html", form=form)
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    if len(token) > 100 or accounts.usable_password_reset(token) is None:
+        return render_template("auth/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            done = accounts.reset_password(token, form.password.data, request.remote_addr or "unknown")
+        except accounts.AccountError as error:
+            show_error(form, error)
+        else:
+            if not done:
+                abort(404)
+            flash("Your password is changed. Please sign in with it.", "success")
+            return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user.id, form.current.data, form.password.data,
+                                     keep_session=current_user.token)
+        except accounts.AccountError as error:
+            show_error(form, error)
+        else:
+            flash("Your password is changed. Any other device you were signed in on is signed "
+                  "out.", "success")
+            return redirect(url_for("pages.home"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.app_context_processor
+def sign_out_form():
+    return {"sign_out_form": EmptyForm}
