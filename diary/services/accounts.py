@@ -1,6 +1,6 @@
 """Account rules: creating users, checking sign-ins with throttling, and one-time reset links."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ..rules import clock, passwords
@@ -42,25 +42,49 @@ def create_user(*, email: str, name: str, role: str, password: str, time_zone: s
 
 def register_patient(*, email, name, password, time_zone, address: str, per_address: int) -> int:
     """Self-registration; trying one taken email after another is slowed like failed sign-ins."""
+    return create_throttled(
+        lambda tx: create_user(email=email, name=name, role="patient", password=password,
+                               time_zone=time_zone, conn=tx),
+        role="patient", address=address, per_address=per_address,
+    )
+
+
+def create_throttled(create, *, role: str, address: str, per_address: int) -> int:
+    """create(tx) makes an account; an email already taken counts against the address.
+
+    Every form that can tell whether an email has an account goes through here, so one
+    per-address key slows them all; deciding, creating and counting are one transaction.
+    """
     key = f"register:{address}"
-    minutes = wait_minutes(key)
-    if minutes:
-        raise AccountError("email", f"Too many attempts. Please wait {minutes} "
-                                    f"minute{'s' if minutes != 1 else ''} and try again.")
-    try:
-        return create_user(email=email, name=name, role="patient", password=password,
-                           time_zone=time_zone)
-    except AccountError as error:
-        if error.field == "email":
-            with write() as tx:
-                count_failure(tx, key, per_address)
-        raise
+    with write() as tx:
+        now = clock.now()
+        minutes = _wait_minutes(store.throttle(key), now)
+        if minutes:
+            raise AccountError("email", _too_many_attempts(minutes))
+        try:
+            return create(tx)
+        except AccountError as error:
+            if error.field != "email":
+                raise
+            taken = error
+        _count_failure(tx, key, per_address, now)
+        audit.record("account_created", "email_taken", at=clock.to_db(now), subject=role,
+                     address=address, conn=tx)
+    raise taken
+
+
+def _too_many_attempts(minutes: int) -> str:
+    return (f"Too many attempts. Please wait {minutes} minute{'s' if minutes != 1 else ''}"
+            " and try again.")
 
 
 @dataclass
 class SignIn:
     user: object | None
     wait_minutes: int = 0
+
+
+THROTTLE_MEMORY = timedelta(hours=24)
 
 
 def _delay(failures: int, allowed: int) -> timedelta:
@@ -70,44 +94,120 @@ def _delay(failures: int, allowed: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (failures - allowed), 15 * 60))
 
 
-def wait_minutes(key: str) -> int:
+def _wait_minutes(row, now) -> int:
     """Whole minutes (rounded up) before this key may try again; 0 when it may try now."""
-    row = store.throttle(key)
     if not row or not row["blocked_until"]:
         return 0
-    wait = clock.from_db(row["blocked_until"]) - clock.now()
+    wait = clock.from_db(row["blocked_until"]) - now
     return max(0, -(-int(wait.total_seconds()) // 60))
 
 
-def count_failure(tx, key: str, allowed: int) -> None:
+def _save_throttle(tx, key: str, failures: int, blocked_until: str | None, now) -> None:
+    store.save_throttle(tx, key, failures, blocked_until, at=clock.to_db(now),
+                        forget_before=clock.to_db(now - THROTTLE_MEMORY))
+
+
+def _count_failure(tx, key: str, allowed: int, now) -> str | None:
+    """One more failure on this key; returns the time it is now blocked until, if it is."""
     row = store.throttle(key)
     failures = (row["failures"] if row else 0) + 1
     delay = _delay(failures, allowed)
-    store.save_throttle(tx, key, failures, clock.to_db(clock.now() + delay) if delay else None)
+    blocked_until = clock.to_db(now + delay) if delay else None
+    _save_throttle(tx, key, failures, blocked_until, now)
+    return blocked_until
 
 
-def sign_in(email: str, password: str, address: str, *, per_account: int, per_address: int) -> SignIn:
-    """Check a sign-in; unknown email and wrong password fail alike, and both count as failures."""
-    keys = {f"email:{email.strip().casefold()}": per_account, f"address:{address}": per_address}
-    for key in keys:
-        minutes = wait_minutes(key)
-        if minutes:
-            with write() as tx:
-                audit.record("sign_in", "throttled", at=clock.db_now(), subject=key.split(":")[0], address=address,
-                             conn=tx)
-            return SignIn(None, wait_minutes=minutes)
+def _give_back(tx, key: str, blocked_until: str | None, now) -> None:
+    """Undo one counted failure; the block it set goes too, unless a later failure replaced it."""
+    row = store.throttle(key)
+    if row is None:
+        return
+    kept = None if row["blocked_until"] == blocked_until else row["blocked_until"]
+    _save_throttle(tx, key, max(row["failures"] - 1, 0), kept, now)
+
+
+def _account_key(email: str) -> str:
+    return f"email:{email.strip().casefold()}"
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    """A sign-in attempt counted as a failure before its password is checked, or refused."""
+    wait_minutes: int = 0
+    blocked_until: dict = field(default_factory=dict)
+    despite_a_block: bool = False
+
+
+def _reserve(tx, keys: dict[str, int], deciding: list[str], address: str) -> _Reservation:
+    """Count the attempt on every key unless a deciding key is blocked, deciding as it counts."""
+    now = clock.now()
+    waits = {key: _wait_minutes(store.throttle(key), now) for key in keys}
+    refusing = next((key for key in deciding if waits[key]), None)
+    if refusing:
+        audit.record("sign_in", "throttled", at=clock.to_db(now), subject=refusing.split(":")[0],
+                     address=address, conn=tx)
+        return _Reservation(wait_minutes=waits[refusing])
+    counted = {key: _count_failure(tx, key, allowed, now) for key, allowed in keys.items()}
+    return _Reservation(blocked_until=counted, despite_a_block=any(waits.values()))
+
+
+def _sign_in_keys(email: str, address: str, user, known_user_id: int | None, *,
+                  per_account: int, per_address: int) -> tuple[dict[str, int], list[str]]:
+    """The keys that count an attempt, with their allowances, and the keys that may refuse it.
+
+    A browser where this user signed in before is held back only by its own count, not the
+    account's or the address's: guessers are slowed without locking out the person who knows
+    the password.
+    """
+    keys = {_account_key(email): per_account, f"address:{address}": per_address}
+    if user is None or user["id"] != known_user_id:
+        return keys, list(keys)
+    device_key = f"device:{known_user_id}"
+    return {**keys, device_key: per_account}, [device_key]
+
+
+def known_device_mark(user) -> list:
+    """What a browser keeps to be known as this user's: it stops working when the password
+    changes, so a stolen mark does not outlive the password it was given with."""
+    return [user["id"], token_hash(user["password_hash"])[:16]]
+
+
+def sign_in(email: str, password: str, address: str, *, per_account: int, per_address: int,
+            known_device=None) -> SignIn:
+    """Check a sign-in; unknown email and wrong password fail alike, and both count as failures.
+
+    The attempt is counted before its password is checked, in the transaction that decides
+    whether it may be made, so parallel guesses never check more passwords than the limit.
+    known_device: the mark from the browser's device cookie, if it has one.
+    """
     user = store.user_by_email(email.strip())
-    if passwords.verify(user["password_hash"] if user else None, password):
-        with write() as tx:
-            store.clear_throttle(tx, f"email:{email.strip().casefold()}")
-            audit.record("sign_in", "ok", at=clock.db_now(), actor_id=user["id"], address=address, conn=tx)
-        return SignIn(user)
+    known_user_id = user["id"] if user and known_device == known_device_mark(user) else None
+    keys, deciding = _sign_in_keys(email, address, user, known_user_id, per_account=per_account,
+                                   per_address=per_address)
     with write() as tx:
-        for key, allowed in keys.items():
-            count_failure(tx, key, allowed)
-        audit.record("sign_in", "failed", at=clock.db_now(), actor_id=user["id"] if user else None, address=address,
-                     conn=tx)
-    return SignIn(None)
+        reservation = _reserve(tx, keys, deciding, address)
+    if reservation.wait_minutes:
+        return SignIn(None, wait_minutes=reservation.wait_minutes)
+    if not passwords.verify(user["password_hash"] if user else None, password):
+        with write() as tx:
+            audit.record("sign_in", "failed", at=clock.db_now(),
+                         actor_id=user["id"] if user else None, address=address, conn=tx)
+        return SignIn(None)
+    _settle_success(user, address, reservation)
+    return SignIn(user)
+
+
+def _settle_success(user, address: str, reservation: _Reservation) -> None:
+    """The account's and the device's counts start again; the address gets this attempt back."""
+    now = clock.now()
+    with write() as tx:
+        for key, blocked_until in reservation.blocked_until.items():
+            if key.startswith("address:"):
+                _give_back(tx, key, blocked_until, now)
+            else:
+                store.clear_throttle(tx, key)
+        audit.record("sign_in", "ok_known_device" if reservation.despite_a_block else "ok",
+                     at=clock.to_db(now), actor_id=user["id"], address=address, conn=tx)
 
 
 def create_password_reset(email: str, minutes: int) -> str:
@@ -118,6 +218,7 @@ def create_password_reset(email: str, minutes: int) -> str:
     token = new_token()
     now = clock.now()
     with write() as tx:
+        store.end_password_resets_of_user(tx, user["id"], clock.to_db(now))
         store.insert_password_reset(
             tx, token_hash=token_hash(token), user_id=user["id"], created_at=clock.to_db(now),
             expires_at=clock.to_db(now + timedelta(minutes=minutes)),
@@ -148,7 +249,8 @@ def reset_password(token: str, password: str, address: str) -> bool:
             return False
         store.set_password_hash(tx, row["user_id"], passwords.hash_password(password))
         store.end_sessions_of_user(tx, row["user_id"], now)
-        store.clear_throttle(tx, f"email:{store.user_by_id(row['user_id'])['email'].casefold()}")
+        store.end_password_resets_of_user(tx, row["user_id"], now)
+        store.clear_throttle(tx, _account_key(store.user_by_id(row["user_id"])["email"]))
         audit.record("password_reset", "ok", at=clock.db_now(), actor_id=row["user_id"], address=address, conn=tx)
     return True
 
@@ -167,6 +269,7 @@ def change_password(user_id: int, current: str, new: str, keep_session: str) -> 
     with write() as tx:
         store.set_password_hash(tx, user_id, passwords.hash_password(new))
         store.end_sessions_of_user(tx, user_id, now, keep=token_hash(keep_session))
+        store.end_password_resets_of_user(tx, user_id, now)
         audit.record("password_changed", "ok", at=clock.db_now(), actor_id=user_id, conn=tx)
 
 

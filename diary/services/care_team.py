@@ -54,16 +54,23 @@ def accept(row, member_id: int, role: str, conn=None) -> int:
     return membership_id
 
 
-def register_and_accept(row, *, name, email, password, time_zone) -> int:
-    """A new caregiver or patient account made through a link, joined to the care team at once."""
+def register_and_accept(row, *, name, email, password, time_zone, address: str,
+                        per_address: int) -> int:
+    """A new caregiver or patient account made through a link, joined to the care team at once.
+
+    A taken email counts against the address like one on the registration page."""
     role = ROLE_FOR_KIND[row["kind"]]
     if role == "clinician":
         raise Refusal("Clinician accounts are made by the clinic, not through a link.", "wrong_role")
-    with write() as tx:
+
+    def create_and_join(tx) -> int:
         user_id = accounts.create_user(email=email, name=name, role=role, password=password,
                                        time_zone=time_zone, conn=tx)
         accept(row, user_id, role, conn=tx)
-    return user_id
+        return user_id
+
+    return accounts.create_throttled(create_and_join, role=role, address=address,
+                                     per_address=per_address)
 
 
 def revoke_invitation(creator, row) -> None:

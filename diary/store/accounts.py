@@ -70,12 +70,19 @@ def throttle(key: str):
     ).fetchone()
 
 
-def save_throttle(conn, key: str, failures: int, blocked_until: str | None) -> None:
+def save_throttle(conn, key: str, failures: int, blocked_until: str | None, *, at: str,
+                  forget_before: str) -> None:
+    """Keep this key's count; forget keys quiet since forget_before that are not blocked at `at`."""
     conn.execute(
-        "INSERT INTO signin_throttle (key, failures, blocked_until) VALUES (?, ?, ?)"
+        "INSERT INTO signin_throttle (key, failures, blocked_until, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
-        " blocked_until = excluded.blocked_until",
-        (key, failures, blocked_until),
+        " blocked_until = excluded.blocked_until, updated_at = excluded.updated_at",
+        (key, failures, blocked_until, at),
+    )
+    conn.execute(
+        "DELETE FROM signin_throttle WHERE updated_at < ?"
+        " AND (blocked_until IS NULL OR blocked_until < ?)",
+        (forget_before, at),
     )
 
 
@@ -99,7 +106,17 @@ def password_reset(token_hash: str):
 
 def use_password_reset(conn, token_hash: str, at: str) -> bool:
     cursor = conn.execute(
-        "UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
-        (at, token_hash),
+        "UPDATE password_resets SET used_at = ?"
+        " WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        (at, token_hash, at),
     )
     return cursor.rowcount == 1
+
+
+def end_password_resets_of_user(conn, user_id: int, at: str) -> None:
+    """Every link of this user still open at `at` expires then."""
+    conn.execute(
+        "UPDATE password_resets SET expires_at = ?"
+        " WHERE user_id = ? AND used_at IS NULL AND expires_at > ?",
+        (at, user_id, at),
+    )

@@ -1,7 +1,10 @@
 """Registration, sign-in, sign-out and password reset."""
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from itsdangerous import BadData, URLSafeSerializer
 
 from ..services import accounts
 from . import sessions
@@ -10,6 +13,8 @@ from .forms import (ChangePasswordForm, EmptyForm, RegisterForm, ResetPasswordFo
 from .guards import safe_next
 
 bp = Blueprint("auth", __name__)
+
+DEVICE_COOKIE_AGE = timedelta(days=365)
 
 
 def _home():
@@ -51,16 +56,48 @@ def sign_in():
         result = accounts.sign_in(
             form.email.data, form.password.data, request.remote_addr or "unknown",
             per_account=config["SIGNIN_FAILURES_PER_ACCOUNT"],
-            per_address=config["SIGNIN_FAILURES_PER_ADDRESS"],
+            per_address=config["SIGNIN_FAILURES_PER_ADDRESS"], known_device=_known_device(),
         )
         if result.user is not None:
             sessions.start(result.user)
-            return redirect(safe_next(form.next.data) or url_for("pages.home"))
+            response = redirect(safe_next(form.next.data) or url_for("pages.home"))
+            _remember_device(response, result.user)
+            return response
         wait_minutes = result.wait_minutes
         if not wait_minutes:
             form.password.errors.append("Wrong email or password.")
     status = 429 if wait_minutes else (400 if form.errors else 200)
     return render_template("auth/sign_in.html", form=form, wait_minutes=wait_minutes), status
+
+
+def _device_cookie_name() -> str:
+    """__Host- keeps the cookie to this exact site over HTTPS, where the browser allows it."""
+    return "__Host-diary_device" if current_app.config["SESSION_COOKIE_SECURE"] else "diary_device"
+
+
+def _device_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="known-device")
+
+
+def _known_device():
+    """The mark of who signed in on this browser before, when its cookie is one this app signed."""
+    value = request.cookies.get(_device_cookie_name())
+    if not value:
+        return None
+    try:
+        return _device_signer().loads(value)
+    except BadData:
+        return None
+
+
+def _remember_device(response, user) -> None:
+    """A long-lived mark of this browser, so a later lockout does not keep this user out."""
+    response.set_cookie(
+        _device_cookie_name(), _device_signer().dumps(accounts.known_device_mark(user)),
+        max_age=DEVICE_COOKIE_AGE,
+        path="/", secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
+        samesite="Lax",
+    )
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -112,4 +149,5 @@ def change_password():
 
 @bp.app_context_processor
 def sign_out_form():
-    return {"sign_out_form": EmptyForm}
+    """The menu's sign-out button: a token only, never built from the request's body."""
+    return {"sign_out_form": lambda: EmptyForm(formdata=None)}

@@ -108,7 +108,7 @@ def test_failed_sign_ins_are_throttled_with_growing_delays(client, users, fake_c
     assert sign_in(client, user["email"]).status_code == 429  # the second wait is longer
     fake_clock.advance(seconds=2)
     assert sign_in(client, user["email"]).status_code == 302
-    outcomes = [r["outcome"] for r in query(app, "SELECT outcome FROM audit WHERE action='sign_in'")]
+    outcomes = [r["outcome"] for r in query(app, "SELECT outcome FROM audit WHERE action='sign_in' ORDER BY id")]
     assert outcomes.count("throttled") == 3 and outcomes[-1] == "ok"
 
 
@@ -131,10 +131,10 @@ def test_throttle_per_address(app_config, users, fake_clock):
 def test_replayed_cookie_after_sign_out_lands_on_sign_in(app, users):
     user = users.create("patient")
     client = users.client(user)
-    cookie = client.get_cookie("diary_session").value
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     client.post("/sign-out")
     replay = app.test_client()
-    replay.set_cookie("diary_session", cookie)
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
     response = replay.get("/diary")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
@@ -280,10 +280,10 @@ def test_accounts_refuse_unknown_role(app):
 def test_signing_in_again_ends_the_previous_session(app, users):
     user = users.create("patient")
     client = users.client(user)
-    old_cookie = client.get_cookie("diary_session").value
+    old_cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     client.post("/sign-in", data={"email": user["email"], "password": PASSWORD})
     replay = app.test_client()
-    replay.set_cookie("diary_session", old_cookie)
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], old_cookie)
     assert replay.get("/diary").status_code == 302
     assert client.get("/diary").status_code == 200
 
@@ -312,7 +312,7 @@ def test_changing_the_password_ends_every_other_session(app, users):
     assert elsewhere.get("/shared/").status_code == 302
     assert sign_in(app.test_client(), user["email"], new).status_code == 302
     assert sign_in(app.test_client(), user["email"], PASSWORD).status_code == 400
-    outcomes = [r["outcome"] for r in query(app, "SELECT outcome FROM audit WHERE action = 'password_changed'")]
+    outcomes = [r["outcome"] for r in query(app, "SELECT outcome FROM audit WHERE action = 'password_changed' ORDER BY id")]
     assert outcomes == ["wrong_current", "ok"]
 
 
