@@ -14,7 +14,7 @@ PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile -
 	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 	--newline=lf $(LOCK_ARGS)
 
-.PHONY: run test demo init-db bench clean lock
+.PHONY: run test demo init-db bench stress clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m tests.bench
+
+# Robustness figures (fuzz, concurrent writers, kill -9, parallel guesses); PASS/FAIL each.
+# `$(BIN)/python -m tests.stress --cycles 10` for a quicker run.
+stress: $(TEST_STAMP)
+	$(BIN)/python -m tests.stress
 
 $(LOCK_VENV)/bin/pip-compile: requirements/tools.txt
 	$(PYTHON) -m venv $(LOCK_VENV)

@@ -2,9 +2,11 @@
 
 import os
 import secrets
+import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -31,7 +33,13 @@ DEFAULTS = dict(
     CRISIS_TEXT_NUMBER="741741",
     CRISIS_TEXT_WORD="HOME",
     MIGRATE_ON_START=True,
+    CREATE_DATABASE=False,
+    TRUSTED_HOSTS=None,
+    PROXY_ADDRESSES=["127.0.0.1", "::1"],
 )
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def create_app(test_config=None):
@@ -51,12 +59,25 @@ def create_app(test_config=None):
     _configure(app)
 
     from .store import db
-    if app.config["MIGRATE_ON_START"] and not db.database_is_current(app.config["DATABASE"]):
-        db.migrate_database(app.config["DATABASE"])
+    path = app.config["DATABASE"]
+    if app.config["CREATE_DATABASE"] or app.config["TESTING"] or _creating_database():
+        if not db.database_is_current(path):
+            db.migrate_database(path)
+    else:
+        problem = db.problem_with(path)
+        if problem:
+            raise SystemExit(problem)
+        if app.config["MIGRATE_ON_START"] and not db.database_is_current(path):
+            db.migrate_database(path)
 
     from . import web
     web.init_app(app)
     return app
+
+
+def _creating_database() -> bool:
+    """`flask --app diary init-db` is the one command that may create the database file."""
+    return "init-db" in sys.argv[1:]
 
 
 def _configure(app: Flask) -> None:
@@ -65,7 +86,7 @@ def _configure(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path) / "secret_key")
     secure = not app.config["INSECURE_COOKIES"]
     app.config.update(
-        SESSION_COOKIE_NAME="diary_session",
+        SESSION_COOKIE_NAME="__Host-diary_session" if secure else "diary_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
@@ -75,10 +96,10 @@ def _configure(app: Flask) -> None:
         REMEMBER_COOKIE_DURATION=timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]),
     )
-    if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-        hops = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    if app.config["TRUSTED_HOSTS"] is None and not app.config["TESTING"]:
+        host = urlsplit(app.config["BASE_URL"]).hostname
+        if host not in LOCAL_HOSTS:
+            app.config["TRUSTED_HOSTS"] = [host]
 
 
 def _instance_secret_key(path: Path) -> str:

@@ -14,6 +14,7 @@ audit trail.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import NamedTuple
 
 from werkzeug.exceptions import NotFound
@@ -349,19 +350,39 @@ def invitation_state(row) -> str:
     return "valid"
 
 
-def usable_invitation(token: str, actor_id=None):
-    """The invitation behind a link, or Refusal (recorded in the audit trail) saying why not."""
+UNKNOWN_LINKS_AUDITED_EVERY = timedelta(hours=1)
+
+
+def usable_invitation(token: str, actor_id=None, address: str | None = None):
+    """The invitation behind a link, or Refusal (recorded in the audit trail) saying why not.
+
+    A made-up link from someone not signed in is recorded once an hour per address, so an
+    anonymous stream of them cannot grow the audit trail without bound; every other refusal is
+    recorded each time."""
     row = care.invitation_by_token(token_hash(token)) if len(token) <= TOKEN_MAX_LENGTH else None
-    state = invitation_state(row) if row else "unknown"
+    if row is None:
+        if actor_id is not None or not _unknown_link_recorded_lately(address):
+            _audit_refusal(None, "unknown", actor_id, address)
+        raise Refusal(INVITATION_REFUSALS["unknown"], "unknown")
+    state = invitation_state(row)
     if state != "valid":
-        _refuse_invitation(row, state, actor_id)
+        _refuse_invitation(row, state, actor_id, address=address)
     return row
 
 
-def _refuse_invitation(row, outcome: str, actor_id, reason: str | None = None):
+def _unknown_link_recorded_lately(address: str | None) -> bool:
+    since = clock.to_db(clock.now() - UNKNOWN_LINKS_AUDITED_EVERY)
+    return audit.recorded_since("invitation_refused", "unknown", address, since)
+
+
+def _audit_refusal(row, outcome: str, actor_id, address=None) -> None:
     audit.record("invitation_refused", outcome, at=clock.db_now(), actor_id=actor_id,
                  patient_id=row["patient_id"] if row else None,
-                 subject=f"invitation:{row['id']}" if row else None)
+                 subject=f"invitation:{row['id']}" if row else None, address=address)
+
+
+def _refuse_invitation(row, outcome: str, actor_id, reason: str | None = None, address=None):
+    _audit_refusal(row, outcome, actor_id, address)
     raise Refusal(reason or INVITATION_REFUSALS[outcome], outcome)
 
 

@@ -56,7 +56,7 @@ def _seed(app, patients: int, checkins: int):
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="diary-bench-"))
-    app = create_app({"DATABASE": str(folder / "bench.sqlite"), "SECRET_KEY": "bench",
+    app = create_app({"DATABASE": str(folder / "bench.sqlite"), "CREATE_DATABASE": True, "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False, "TESTING": True})
 
     @app.route("/bench-bare")

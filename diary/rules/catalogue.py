@@ -12,6 +12,7 @@ SEVERITY_NONE, SEVERITY_MILD, SEVERITY_VERY_SEVERE = 0, 1, 4
 MOOD_MIN, MOOD_MAX = 0, 10
 MOOD_PROBLEM = f"Choose your mood, from {MOOD_MIN} to {MOOD_MAX}."
 CHECKIN_NOTE_MAX_LENGTH = 2000
+"""Counted after plain_line_breaks, as the browser counts: a line break is one character."""
 CHECKIN_NOTE_TOO_LONG = "Please keep the note under 2,000 characters."
 MOOD_HINT = "0 = the worst I have felt, 10 = the best"
 
@@ -105,3 +106,8 @@ def is_mood(value) -> bool:
 
 def default_thresholds() -> dict[str, int]:
     return {symptom.code: symptom.flag_after_hours for symptom in SYMPTOMS}
+
+
+def plain_line_breaks(text: str) -> str:
+    """Notes keep LF line breaks only, so the browser's count and the server's agree."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -26,6 +26,9 @@ class InfusionInput:
     length_minutes: int
     note: str
 
+    def __post_init__(self):
+        object.__setattr__(self, "note", catalogue.plain_line_breaks(self.note))
+
 
 @dataclass(frozen=True)
 class CheckinInput:
@@ -36,6 +39,11 @@ class CheckinInput:
     shared: bool
     note_private: bool = False
     safety: str | None = None
+    submission_key: str | None = None
+    """One per check-in form: the same form sent again finds the check-in it already saved."""
+
+    def __post_init__(self):
+        object.__setattr__(self, "note", catalogue.plain_line_breaks(self.note))
 
 
 def _infusion_columns(data: InfusionInput) -> dict:
@@ -155,15 +163,20 @@ def _severities_for_every_symptom(severities: dict) -> dict:
 
 
 def save_checkin(patient_id: int, infusion, data: CheckinInput) -> int:
-    if not can_edit_checkins(infusion, clock.now()):
-        raise EntryError("at", CLOSED)
-    _check_checkin(infusion, data)
-    now = clock.to_db(clock.now())
+    """A new check-in's id; a submission already saved (a double tap, a retry) returns its id."""
     with write() as tx:
+        saved = store.checkin_by_submission(tx, patient_id, data.submission_key)
+        if saved is not None:
+            return saved
+        if not can_edit_checkins(infusion, clock.now()):
+            raise EntryError("at", CLOSED)
+        _check_checkin(infusion, data)
+        now = clock.to_db(clock.now())
         checkin_id = store.insert_checkin(
             tx, infusion_id=infusion["id"], patient_id=patient_id, at=clock.to_db(data.at),
             mood=data.mood, note=data.note.strip(), note_private=data.note_private,
-            shared=data.shared, safety=data.safety, now=now,
+            shared=data.shared, safety=data.safety, submission_key=data.submission_key,
+            now=now,
         )
         store.save_symptoms(tx, checkin_id, _severities_for_every_symptom(data.severities))
         flagging.recompute(tx, infusion["id"])

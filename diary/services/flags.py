@@ -90,6 +90,7 @@ def recompute_patient(tx, patient_id: int) -> None:
 
 
 def acknowledge(clinician_id: int, flag_row, note: str) -> bool:
+    note = catalogue.plain_line_breaks(note)
     if len(note) > flags.ACKNOWLEDGE_NOTE_MAX_LENGTH:
         raise FlagError("note", flags.ACKNOWLEDGE_NOTE_TOO_LONG)
     now = clock.to_db(clock.now())

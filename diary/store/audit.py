@@ -34,3 +34,12 @@ def for_patient_views(patient_id: int, limit: int = 200):
         " ORDER BY audit.at DESC, audit.id DESC LIMIT ?",
         (patient_id, patient_id, limit),
     ).fetchall()
+
+
+def recorded_since(action: str, outcome: str, address: str | None, since: str) -> bool:
+    """Whether an anonymous row of this kind came from this address after `since`."""
+    return get_db().execute(
+        "SELECT 1 FROM audit WHERE action = ? AND outcome = ? AND address IS ? AND at > ?"
+        " AND actor_id IS NULL LIMIT 1",
+        (action, outcome, address, since),
+    ).fetchone() is not None

@@ -1,24 +1,55 @@
 """One SQLite connection per request, numbered migrations, and write transactions."""
 
+import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import current_app, g
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 10_000
+WRITE_PATIENCE_SECONDS = 30
+"""How long a write waits for its turn in all, across retries, before the person is told."""
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open a connection with the pragmas every connection needs (autocommit; we BEGIN ourselves)."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+class StoreBusy(Exception):
+    """The database stayed locked by other writers for too long; nothing was written."""
+
+    field = ""
+    message = ("We could not save this just now, because many people are saving at once. "
+               "Nothing was saved and your answers are still here: please press the button again.")
+
+
+def connect(path: str, create: bool = False) -> sqlite3.Connection:
+    """Open a connection with the pragmas every connection needs (autocommit; we BEGIN ourselves).
+
+    Only init-db creates a database file: otherwise a missing file is an error, never a new,
+    empty diary (a mistyped path, an unmounted volume, a folder moved while running)."""
+    mode = "rwc" if create else "rw"
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True,
+                           isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = %d" % BUSY_TIMEOUT_MS)
-    conn.execute("PRAGMA journal_mode = WAL")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     return conn
+
+
+def problem_with(path: str) -> str | None:
+    """Why the server cannot use this database file, in one line; None when it can."""
+    file = Path(path)
+    if not file.is_file():
+        return (f"The database {path} does not exist. Check DIARY_DATABASE, or create it with "
+                "`flask --app diary init-db` (make run does this).")
+    if not os.access(file, os.R_OK | os.W_OK) or not os.access(file.parent, os.W_OK | os.X_OK):
+        return (f"The database {path} is read-only (the file or its folder cannot be written). "
+                "The diary needs to write to it: check its permissions or the volume's mount.")
+    return None
 
 
 def get_db() -> sqlite3.Connection:
@@ -43,13 +74,32 @@ def write(conn: sqlite3.Connection | None = None):
     if conn.in_transaction:
         yield conn  # joined to the caller's transaction, which commits or rolls back
         return
-    conn.execute("BEGIN IMMEDIATE")
+    _begin_immediate(conn)
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """Wait for the write lock, retrying past busy_timeout until WRITE_PATIENCE_SECONDS."""
+    deadline = time.monotonic() + WRITE_PATIENCE_SECONDS
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreBusy() from error
+            time.sleep(0.05)
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -115,8 +165,9 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
 
 
 def migrate_database(path: str) -> int:
+    """Create the database if it is missing, and bring it to the latest schema."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path)
+    conn = connect(path, create=True)
     try:
         return migrate(conn)
     finally:

@@ -140,13 +140,25 @@ def symptoms_of_checkin(checkin_id: int) -> dict[str, int]:
 
 
 def insert_checkin(conn, *, infusion_id, patient_id, at, mood, note, note_private, shared,
-                   safety, now) -> int:
+                   safety, submission_key, now) -> int:
     return conn.execute(
         "INSERT INTO checkins (infusion_id, patient_id, at, mood, note, note_private, shared,"
-        " safety, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (infusion_id, patient_id, at, mood, note, int(note_private), int(shared), safety, now,
-         now),
+        " safety, submission_key, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (infusion_id, patient_id, at, mood, note, int(note_private), int(shared), safety,
+         submission_key, now, now),
     ).lastrowid
+
+
+def checkin_by_submission(conn, patient_id: int, submission_key: str | None) -> int | None:
+    """The check-in this form already saved, deleted or not, so a retry never adds another."""
+    if not submission_key:
+        return None
+    row = conn.execute(
+        "SELECT id FROM checkins WHERE patient_id = ? AND submission_key = ?",
+        (patient_id, submission_key),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def update_checkin(conn, checkin_id, patient_id, *, at, mood, note, note_private, shared, safety,

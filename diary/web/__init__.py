@@ -5,6 +5,7 @@ module or one service, and renders or redirects.
 """
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from ..store import db
@@ -18,10 +19,28 @@ class RowIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class ForwardedOnlyFromProxies:
+    """X-Forwarded-* believed only from the proxies' own addresses; a client reaching the app
+    directly cannot rotate its address for the sign-in throttle by sending the header."""
+
+    def __init__(self, app, hops: int, proxies):
+        self.direct = app
+        self.through_proxy = ProxyFix(app, x_for=hops, x_proto=hops, x_host=hops)
+        self.proxies = frozenset(proxies)
+
+    def __call__(self, environ, start_response):
+        if environ.get("REMOTE_ADDR") in self.proxies:
+            return self.through_proxy(environ, start_response)
+        for header in ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST"):
+            environ.pop(header, None)
+        return self.direct(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
     from . import (auth, care_team, caregiver, clinician, cli, errors, extensions, headers, pages,
                    patient, reader, sessions)
     app.teardown_appcontext(db.close_db)
+    app.before_request(errors.refuse_what_is_not_a_form)
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
     sessions.init_app(app)
@@ -32,3 +51,6 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     headers.init_app(app)
     cli.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ForwardedOnlyFromProxies(app.wsgi_app, int(app.config["TRUSTED_PROXIES"]),
+                                                app.config["PROXY_ADDRESSES"])

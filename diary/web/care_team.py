@@ -4,7 +4,7 @@ import io
 
 import segno
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   session, url_for)
+                   request, session, url_for)
 from flask_login import current_user
 
 from .. import access
@@ -128,7 +128,7 @@ def seen():
 def invitation_link(token):
     actor_id = current_user.id if current_user.is_authenticated else None
     try:
-        row = access.usable_invitation(token, actor_id)
+        row = access.usable_invitation(token, actor_id, request.remote_addr)
         if current_user.is_authenticated:
             return _accept_signed_in(row)
         return _register_through_link(row, token)
@@ -156,7 +156,8 @@ def _register_through_link(row, token):
         try:
             user_id = care.register_and_accept(
                 row, name=form.name.data, email=form.email.data, password=form.password.data,
-                time_zone=form.time_zone.data,
+                time_zone=form.time_zone.data, address=request.remote_addr or "unknown",
+                per_address=current_app.config["SIGNIN_FAILURES_PER_ADDRESS"],
             )
         except accounts.AccountError as error:
             show_error(form, error)

@@ -104,7 +104,7 @@ def seed() -> dict:
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="diary-demo-"))
     try:
-        app = create_app({"DATABASE": str(folder / "demo.sqlite"),
+        app = create_app({"DATABASE": str(folder / "demo.sqlite"), "CREATE_DATABASE": True,
                           "SECRET_KEY": secrets.token_hex(32)})
         with app.app_context():
             made = seed()

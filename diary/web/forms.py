@@ -32,6 +32,11 @@ def time_zone_name(form, field):
         raise ValidationError("Choose a time zone from the list.")
 
 
+def one_line_break(text):
+    """A line break is one character, as the browser counts it, whether it came as CR LF or LF."""
+    return catalogue.plain_line_breaks(text) if isinstance(text, str) else text
+
+
 PRESS_AGAIN = "That did not work, and nothing was changed. Please press the button again."
 
 
@@ -179,20 +184,31 @@ class InfusionForm(FlaskForm):
                                         f"{schedule.MIN_LENGTH_MINUTES} to "
                                         f"{schedule.MAX_LENGTH_MINUTES}.")],
     )
-    note = StringField("Note", validators=[Length(max=schedule.INFUSION_NOTE_MAX_LENGTH,
+    note = StringField("Note", filters=[one_line_break],
+                       validators=[Length(max=schedule.INFUSION_NOTE_MAX_LENGTH,
                                                   message=schedule.INFUSION_NOTE_TOO_LONG)])
 
 
 SYMPTOM_PREFIX = "symptom_"
 
 
+SUBMISSION_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def submission_key(form, field):
+    if field.data and not SUBMISSION_KEY.match(field.data):
+        field.data = None
+
+
 class CheckinFormBase(FlaskForm):
+    submission_key = HiddenField(validators=[submission_key])
     mood = ScaleField("Mood", catalogue.MOOD_MIN, catalogue.MOOD_MAX,
                       message=catalogue.MOOD_PROBLEM)
     at = LocalTimeField("Time of check-in")
     note = TextAreaField(
-        "Note", validators=[Length(max=catalogue.CHECKIN_NOTE_MAX_LENGTH,
-                                   message=catalogue.CHECKIN_NOTE_TOO_LONG)]
+        "Note", filters=[one_line_break],
+        validators=[Length(max=catalogue.CHECKIN_NOTE_MAX_LENGTH,
+                           message=catalogue.CHECKIN_NOTE_TOO_LONG)],
     )
     shared = BooleanField("Share with my caregivers")
     note_private = BooleanField("Keep this note private")
@@ -249,7 +265,7 @@ class ShareForm(FlaskForm):
 
 class AcknowledgeForm(FlaskForm):
     note = TextAreaField(
-        "Note (optional)",
+        "Note (optional)", filters=[one_line_break],
         validators=[Length(max=flags.ACKNOWLEDGE_NOTE_MAX_LENGTH,
                            message=flags.ACKNOWLEDGE_NOTE_TOO_LONG)],
     )

@@ -1,5 +1,8 @@
 """The patient's own diary: infusions, check-ins, reminders and settings."""
 
+import secrets
+from urllib.parse import urlsplit
+
 from flask import (Blueprint, Response, abort, current_app, flash, redirect,
                    render_template, request, url_for)
 from flask_login import current_user
@@ -7,6 +10,7 @@ from flask_login import current_user
 from .. import access
 from ..rules import catalogue, clock, flags, reminders as calendar
 from ..services import accounts, entries
+from ..store.db import StoreBusy
 from . import timeline
 from .forms import CheckinForm, EmptyForm, InfusionForm, SettingsForm, ShareForm, pressed, show_error
 from .guards import role_required
@@ -131,7 +135,7 @@ def _checkin_input(form):
     return entries.CheckinInput(
         at=_utc(form.at), mood=form.mood.data, severities=form.severities(),
         note=form.note.data or "", shared=form.shared.data, note_private=form.note_private.data,
-        safety=form.safety.data or None,
+        safety=form.safety.data or None, submission_key=form.submission_key.data or None,
     )
 
 
@@ -144,10 +148,11 @@ def new_checkin(infusion_id):
     if request.method == "GET":
         form.at.data = _local_now()
         form.shared.data = current_user.share_by_default
+        form.submission_key.data = secrets.token_hex(16)
     if form.validate_on_submit():
         try:
             checkin_id = entries.save_checkin(current_user.id, row, _checkin_input(form))
-        except entries.EntryError as error:
+        except (entries.EntryError, StoreBusy) as error:
             show_error(form, error)
         else:
             flash("Check-in saved.", "success")
@@ -176,7 +181,7 @@ def edit_checkin(checkin_id):
     if form.validate_on_submit():
         try:
             entries.edit_checkin(current_user.id, infusion_row, row, _checkin_input(form))
-        except entries.EntryError as error:
+        except (entries.EntryError, StoreBusy) as error:
             show_error(form, error)
         else:
             flash("Check-in changed. The earlier answers are kept in its history.", "success")
@@ -227,7 +232,7 @@ def set_sharing(checkin_id):
 @role_required("patient")
 def reminders(infusion_id):
     view = _view(access.own_infusion(current_user, infusion_id))
-    host = request.host.split(":")[0] or "diary"
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "diary"
     body = calendar.reminders_ics(infusion_id=view.id, end=view.end, host=host, now=clock.now())
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="diary-reminders-{view.id}.ics"',

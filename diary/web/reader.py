@@ -57,6 +57,7 @@ def checkin(patient_id, checkin_id):
 
 
 def _thresholds_page(scope, form, status=200):
+    access.record_view(scope)
     overrides = {row["symptom"]: row for row in access.thresholds(scope)}
     return render_template("reader/thresholds.html", patient=access.patient(scope), form=form,
                            symptoms=catalogue.SYMPTOMS, overrides=overrides,

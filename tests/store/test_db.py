@@ -27,7 +27,7 @@ def test_migrate_from_empty_file(tmp_path):
 @pytest.mark.parametrize("start", range(1, db.latest_version() + 1))
 def test_migrate_from_each_earlier_version(tmp_path, start):
     path = str(tmp_path / "old.sqlite")
-    conn = db.connect(path)
+    conn = db.connect(path, create=True)
     assert db.migrate(conn, target=start) == start
     conn.execute(
         "INSERT INTO users (email, name, role, password_hash, time_zone, created_at)"

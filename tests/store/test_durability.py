@@ -127,7 +127,7 @@ def sign_in(port, email) -> str:
     status, _, cookies = request(port, "POST", "/sign-in",
                                  form={"email": email, "password": PASSWORD})
     assert status == 302, status
-    pairs = [c.split(";", 1)[0] for c in cookies if c.startswith("diary_session=")]
+    pairs = [c.split(";", 1)[0] for c in cookies if c.startswith(("diary_session=", "__Host-diary_session="))]
     assert pairs, cookies
     return pairs[-1]
 

@@ -173,7 +173,7 @@ def test_a_stale_check_in_form_keeps_every_answer(csrf_app, fake_clock):
 
 
 def test_a_stale_token_on_a_refused_request_is_a_plain_404_not_a_500(app_config):
-    app_config.update(WTF_CSRF_ENABLED=True, TESTING=False)
+    app_config.update(WTF_CSRF_ENABLED=True, TESTING=False, CREATE_DATABASE=True)
     client = signed_in_patient(create_app(app_config))
     for path in ("/care-team/members/999/revoke", "/check-ins/999/sharing",
                  "/care-team/invitations/999/revoke"):
