@@ -36,7 +36,12 @@ $(TEST_STAMP): $(STAMP) requirements/test.txt
 init-db: $(STAMP)
 	$(BIN)/flask --app diary init-db
 
+# The web server and, beside it, the sender that delivers alerts (e-mail, webhook) from the outbox.
+# Ctrl-C stops both: the shell's EXIT trap stops the sender and waits for it.
 run: init-db
+	@$(BIN)/flask --app diary send-notifications & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null; wait $$sender 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	DIARY_INSECURE_COOKIES=1 $(BIN)/flask --app diary run --host 127.0.0.1 --port 5000
 
 demo: $(STAMP)

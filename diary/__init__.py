@@ -36,6 +36,17 @@ DEFAULTS = dict(
     CREATE_DATABASE=False,
     TRUSTED_HOSTS=None,
     PROXY_ADDRESSES=["127.0.0.1", "::1"],
+    MAIL_SERVER=None,  # no mail server: nothing is queued for e-mail
+    MAIL_PORT=None,  # 25; 465 with MAIL_USE_SSL, 587 with MAIL_USE_TLS
+    MAIL_USE_TLS=False,
+    MAIL_USE_SSL=False,
+    MAIL_USERNAME=None,
+    MAIL_PASSWORD=None,
+    MAIL_DEFAULT_SENDER=None,
+    ALERT_WEBHOOK_URL=None,
+    ALERT_WEBHOOK_SECRET=None,
+    ALERTS_INCLUDE_NAME=False,
+    DIGEST_MINUTES=60,
 )
 
 

@@ -8,9 +8,11 @@ from ..rules import catalogue, clock, flags
 from ..rules.errors import FieldError
 from ..rules.schedule import InfusionWindow
 from ..store import audit
+from ..store import care_team as care_store
 from ..store import entries as entries_store
 from ..store import flags as store
 from ..store.db import write
+from . import alerts
 
 
 class FlagError(FieldError):
@@ -32,7 +34,9 @@ def _values(flag: flags.Flag) -> dict:
 
 
 def recompute(tx, infusion_id: int) -> None:
-    """Bring one infusion's flags in line with its check-ins; call inside the write's transaction."""
+    """Bring one infusion's flags in line with its check-ins; call inside the write's transaction.
+
+    A flag raised or reopened queues its alerts (services.alerts) in this same transaction."""
     infusion = entries_store.infusion_even_deleted(tx, infusion_id)
     current: dict = {}
     if infusion["deleted_at"] is None:
@@ -52,15 +56,21 @@ def recompute(tx, infusion_id: int) -> None:
                                         symptom=flag.symptom or "", urgent=flag.urgent,
                                         values=_values(flag), at=now)
             store.add_event(tx, flag_id, "raised", now)
+            alerts.queue_flag_alerts(tx, flag_id=flag_id, patient_id=infusion["patient_id"],
+                                     urgent=flag.urgent, event="raised", at=now)
             continue
         state, event = _next_state(row, flag)
         if event or _values(flag) != {column: row[column] for column in store.FLAG_COLUMNS}:
             store.update_flag(tx, row["id"], state=state, values=_values(flag), at=now)
             store.add_event(tx, row["id"], event or "updated", now)
+            if event == "reopened":
+                alerts.queue_flag_alerts(tx, flag_id=row["id"], patient_id=row["patient_id"],
+                                         urgent=bool(row["urgent"]), event=event, at=now)
     for key, row in existing.items():
         if key not in current and _may_withdraw(row):
             store.set_state(tx, row["id"], "withdrawn", now)
             store.add_event(tx, row["id"], "withdrawn", now)
+    care_store.refresh_care_lists(tx, infusion["patient_id"])
 
 
 def _may_withdraw(row) -> bool:
@@ -100,6 +110,7 @@ def acknowledge(clinician_id: int, flag_row, note: str) -> bool:
         if done:
             store.add_event(tx, flag_row["id"], "acknowledged", now, clinician_id,
                             note.strip() or None)
+            care_store.refresh_care_lists(tx, flag_row["patient_id"])
         audit.record("flag_acknowledged", "ok" if done else "not_open", at=clock.db_now(), actor_id=clinician_id,
                      patient_id=flag_row["patient_id"], subject=f"flag:{flag_row['id']}", conn=tx)
     return done
