@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from werkzeug.exceptions import NotFound
 
-from .rules import clock
+from .rules import catalogue, clock
 from .rules import flags as flag_rules
 from .rules.schedule import InfusionWindow
 from .rules.tokens import token_hash
@@ -252,39 +252,59 @@ def flag_to_acknowledge(reader, flag_id: int):
     return row
 
 
-def open_flags(reader) -> list:
-    """The clinician's queue: open flags of the patients in their care; the patients are audited."""
-    rows = flag_store.open_flags_in_care(reader.id)
+def open_flags(reader, *, limit: int, offset: int) -> list:
+    """One page of the clinician's queue of open flags; the patients shown are audited."""
+    rows = flag_store.open_flags_page(
+        reader.id, kinds_in_order=_in_order(flag_rules.KINDS),
+        symptoms_in_order=_in_order(catalogue.CODES), limit=limit, offset=offset)
     _record_list_view(reader, [row["patient_id"] for row in rows])
     return rows
 
 
-def open_flag_counts(reader) -> dict:
-    return {row["patient_id"]: row for row in flag_store.open_counts_in_care(reader.id)}
+def open_flag(reader, flag_id: int):
+    """One open flag of the clinician's queue, or None; its patient is audited when shown."""
+    row = flag_store.open_flag(flag_id, reader.id)
+    if row is not None:
+        _record_list_view(reader, [row["patient_id"]])
+    return row
+
+
+def open_flag_totals(reader):
+    """The queue's size and its urgent part, counted in SQL: for the clinician's pages."""
+    return flag_store.open_flag_totals(reader.id)
+
+
+def _in_order(names) -> str:
+    return "," + ",".join(names) + ","
 
 
 # Care teams
 
 
 class CareList(NamedTuple):
-    """A clinician's or caregiver's patients, with what their list needs, in four result sets."""
+    """One page of a clinician's or caregiver's patients, with what their rows need."""
 
     patients: list
     latest_infusions: list
     checkin_times: list
-    last_checkins: list
 
 
-def patients_in_care(reader) -> CareList:
-    """The reader's patients; a caregiver's counts only what was shared. The list is audited."""
+def patients_in_care(reader, *, search: str, limit: int, offset: int) -> CareList:
+    """A page of the reader's patients, urgent first; a caregiver's counts only what was shared
+    and shows no flags. The patients shown are audited, and only they."""
     shared_only = reader.role == "caregiver"
-    found = CareList(
-        care.patients_of_member(reader.id), care.latest_infusions_in_care(reader.id, shared_only),
-        care.checkin_times_of_latest_infusions(reader.id, shared_only),
-        care.last_checkins_in_care(reader.id, shared_only),
-    )
-    _record_list_view(reader, [row["id"] for row in found.patients])
+    patients = care.patients_in_care_page(reader.id, search=search, limit=limit, offset=offset)
+    ids = [row["id"] for row in patients]
+    latest = care.latest_infusions_of(ids, shared_only)
+    found = CareList(patients, latest, care.checkin_times_of([row["id"] for row in latest],
+                                                              shared_only))
+    _record_list_view(reader, ids)
     return found
+
+
+def patients_in_care_totals(reader, search: str = ""):
+    """How many patients the reader's list holds (with this search) and how many are urgent."""
+    return care.patients_in_care_totals(reader.id, search=search)
 
 
 def _record_list_view(reader, patient_ids) -> None:

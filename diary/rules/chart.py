@@ -230,6 +230,12 @@ class Chart:
         return _x_for(hour, self.hours)
 
 
+def svg_number(value: float) -> str:
+    """A coordinate as the SVG gets it: at most two decimals, no trailing zeros. A Python
+    function, not a template macro: a chart formats hundreds of them."""
+    return f"{round(value, 2):g}"
+
+
 def build_chart(
     end: datetime,
     checkins: Iterable[CheckIn | Mapping],

@@ -6,7 +6,6 @@ Tests replace `now` to control the clock; nothing else in the app reads the syst
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-DB_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def now() -> datetime:
@@ -23,7 +22,8 @@ def db_now() -> str:
 
 
 def from_db(text: str) -> datetime:
-    return datetime.strptime(text, DB_FORMAT).replace(tzinfo=timezone.utc)
+    """A stored UTC time; fromisoformat is several times cheaper than strptime."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
 def is_time_zone(name: str) -> bool:

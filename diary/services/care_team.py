@@ -49,6 +49,7 @@ def accept(row, member_id: int, role: str, conn=None) -> int:
             tx, patient_id=patient_id, member_id=team_member, role=team_role,
             invitation_id=row["id"], since=now,
         )
+        store.refresh_care_lists(tx, patient_id)
         audit.record("invitation_accepted", "ok", at=clock.db_now(), actor_id=member_id, patient_id=patient_id,
                      subject=f"invitation:{row['id']}", conn=tx)
     return membership_id

@@ -11,6 +11,7 @@ from ..rules import catalogue, clock, flags, schedule
 from ..rules.errors import FieldError
 from ..rules.schedule import InfusionWindow
 from ..store import audit
+from ..store import care_team as care_store
 from ..store import entries as store
 from ..store.db import write
 from . import flags as flagging
@@ -219,5 +220,6 @@ def set_sharing(patient_id: int, checkin, shared: bool) -> None:
     now = clock.to_db(clock.now())
     with write() as tx:
         store.set_shared(tx, checkin["id"], patient_id, shared, now)
+        care_store.refresh_care_lists(tx, patient_id)
         audit.record("checkin_sharing", "shared" if shared else "unshared", at=clock.db_now(), actor_id=patient_id,
                      patient_id=patient_id, subject=f"checkin:{checkin['id']}", conn=tx)

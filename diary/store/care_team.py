@@ -1,17 +1,12 @@
 """SQL for invitations and care-team memberships."""
 
+import json
+
 from .db import get_db
 
 PATIENTS_IN_CARE = ("SELECT patient_id FROM care_team WHERE member_id = :member"
                     " AND ended_at IS NULL")
 """The patients whose care team this member (:member) is in today."""
-
-LATEST_INFUSIONS_IN_CARE = (
-    "SELECT * FROM (SELECT live_infusions.*, row_number() OVER (PARTITION BY patient_id"
-    " ORDER BY started_at DESC) AS newest FROM live_infusions"
-    f" WHERE patient_id IN ({PATIENTS_IN_CARE})) WHERE newest = 1"
-)
-"""The newest live infusion of each of those patients."""
 
 
 def insert_invitation(conn, *, token_hash, kind, created_by, patient_id, created_at,
@@ -100,45 +95,88 @@ def members_of_patient(patient_id: int):
     ).fetchall()
 
 
-def patients_of_member(member_id: int):
+CARE_LIST_COUNTS = """
+    urgent_flags = CASE role WHEN 'clinician' THEN (SELECT count(*) FROM flags
+        WHERE flags.patient_id = care_team.patient_id AND state = 'open' AND urgent = 1) ELSE 0 END,
+    open_flags = CASE role WHEN 'clinician' THEN (SELECT count(*) FROM flags
+        WHERE flags.patient_id = care_team.patient_id AND state = 'open') ELSE 0 END,
+    last_checkin_at = (SELECT max(at) FROM live_checkins
+        WHERE live_checkins.patient_id = care_team.patient_id
+        AND (shared = 1 OR care_team.role = 'clinician')),
+    checkin_count = (SELECT count(*) FROM live_checkins
+        WHERE live_checkins.patient_id = care_team.patient_id
+        AND (shared = 1 OR care_team.role = 'clinician'))
+"""
+"""What each member's list sorts by, as that member may see it (see migration 0008)."""
+
+
+def refresh_care_lists(conn, patient_id: int) -> None:
+    """Bring this patient's place in every list they are on up to date; call inside the write
+    that changed their check-ins, sharing, flags or care team."""
+    conn.execute(f"UPDATE care_team SET {CARE_LIST_COUNTS}"
+                 " WHERE patient_id = ? AND ended_at IS NULL", (patient_id,))
+
+
+CARE_LIST = """
+    SELECT users.id, users.name, users.time_zone, care_team.since, care_team.urgent_flags,
+           care_team.open_flags, care_team.last_checkin_at AS last_at, care_team.checkin_count
+    FROM care_team JOIN users ON users.id = care_team.patient_id
+    WHERE care_team.member_id = :member AND care_team.ended_at IS NULL
+"""
+
+
+def _like(search: str) -> str:
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _named_like(search: str) -> str:
+    return " AND users.name LIKE :search ESCAPE '\\'" if search else ""
+
+
+def patients_in_care_page(member_id: int, *, search: str, limit: int, offset: int):
+    """One page of the member's patients: urgent flags first, then most flags, then the latest
+    check-in. Read in the order of an index (care_team_list), so a page costs the same in any
+    clinic."""
     return get_db().execute(
-        "SELECT users.id, users.name, users.time_zone, care_team.since FROM care_team"
-        " JOIN users ON users.id = care_team.patient_id"
-        " WHERE care_team.member_id = ? AND care_team.ended_at IS NULL ORDER BY users.name",
-        (member_id,),
+        f"{CARE_LIST}{_named_like(search)} ORDER BY care_team.urgent_flags DESC,"
+        " care_team.open_flags DESC, care_team.last_checkin_at DESC, care_team.patient_id"
+        " LIMIT :limit OFFSET :offset",
+        {"member": member_id, "search": _like(search), "limit": limit, "offset": offset},
     ).fetchall()
 
 
-def latest_infusions_in_care(member_id: int, shared_only: bool):
-    """The newest infusion of each patient in this member's care, in one query.
+def patients_in_care_totals(member_id: int, *, search: str):
+    """How many patients the list has (with this search), and how many have urgent flags."""
+    return get_db().execute(
+        "SELECT count(*) AS patients, coalesce(sum(care_team.urgent_flags > 0), 0) AS urgent"
+        f" FROM care_team JOIN users ON users.id = care_team.patient_id"
+        f" WHERE care_team.member_id = :member AND care_team.ended_at IS NULL{_named_like(search)}",
+        {"member": member_id, "search": _like(search)},
+    ).fetchone()
+
+
+def latest_infusions_of(patient_ids, shared_only: bool):
+    """The newest live infusion of each of these patients, in one query.
 
     For a caregiver (shared_only) it is left out until it has a shared check-in.
     """
     return get_db().execute(
-        f"SELECT * FROM ({LATEST_INFUSIONS_IN_CARE}) AS latest WHERE NOT :shared_only OR EXISTS"
-        " (SELECT 1 FROM live_checkins WHERE live_checkins.infusion_id = latest.id"
-        " AND live_checkins.shared = 1)",
-        {"member": member_id, "shared_only": shared_only},
+        "SELECT * FROM (SELECT live_infusions.*, row_number() OVER (PARTITION BY patient_id"
+        " ORDER BY started_at DESC) AS newest FROM live_infusions"
+        " WHERE patient_id IN (SELECT value FROM json_each(:ids))) AS latest"
+        " WHERE newest = 1 AND (NOT :shared_only OR EXISTS (SELECT 1 FROM live_checkins"
+        " WHERE live_checkins.infusion_id = latest.id AND live_checkins.shared = 1))",
+        {"ids": json.dumps(list(patient_ids)), "shared_only": shared_only},
     ).fetchall()
 
 
-def checkin_times_of_latest_infusions(member_id: int, shared_only: bool):
-    """The check-in times of those same infusions, for counting missed check-ins."""
+def checkin_times_of(infusion_ids, shared_only: bool):
+    """The check-in times of these infusions, for counting missed check-ins."""
     return get_db().execute(
-        "SELECT live_checkins.infusion_id, live_checkins.at FROM live_checkins"
-        " WHERE (live_checkins.shared = 1 OR NOT :shared_only) AND live_checkins.infusion_id IN"
-        f" (SELECT id FROM ({LATEST_INFUSIONS_IN_CARE}))",
-        {"member": member_id, "shared_only": shared_only},
-    ).fetchall()
-
-
-def last_checkins_in_care(member_id: int, shared_only: bool):
-    """Per patient in care: the time of their last check-in this member may see, and how many."""
-    return get_db().execute(
-        "SELECT patient_id, max(at) AS last_at, count(*) AS total FROM live_checkins"
-        f" WHERE patient_id IN ({PATIENTS_IN_CARE}) AND (shared = 1 OR NOT :shared_only)"
-        " GROUP BY patient_id",
-        {"member": member_id, "shared_only": shared_only},
+        "SELECT infusion_id, at FROM live_checkins WHERE (shared = 1 OR NOT :shared_only)"
+        " AND infusion_id IN (SELECT value FROM json_each(:ids))",
+        {"ids": json.dumps(list(infusion_ids)), "shared_only": shared_only},
     ).fetchall()
 
 

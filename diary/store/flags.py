@@ -59,22 +59,39 @@ def flag(flag_id: int):
     return get_db().execute("SELECT * FROM flags WHERE id = ?", (flag_id,)).fetchone()
 
 
-def open_flags_in_care(member_id: int):
-    """The clinician's queue: open flags of every patient in their care, with the patient's name."""
+def open_flags_page(member_id: int, *, kinds_in_order: str, symptoms_in_order: str,
+                    limit: int, offset: int):
+    """One page of the clinician's queue: urgent first, then the newest evidence; ties by kind
+    and by symptom in the orders given (",kind,kind," strings). Sorted and cut in SQL."""
     return get_db().execute(
         "SELECT flags.*, users.name AS patient_name FROM flags"
         " JOIN users ON users.id = flags.patient_id"
-        f" WHERE flags.state = 'open' AND flags.patient_id IN ({CLINICIAN_OF})",
-        {"member": member_id},
+        f" WHERE flags.state = 'open' AND flags.patient_id IN ({CLINICIAN_OF})"
+        " ORDER BY flags.urgent DESC, flags.latest_at DESC,"
+        " instr(:kinds, ',' || flags.kind || ','), instr(:symptoms, ',' || flags.symptom || ','),"
+        " flags.id LIMIT :limit OFFSET :offset",
+        {"member": member_id, "kinds": kinds_in_order, "symptoms": symptoms_in_order,
+         "limit": limit, "offset": offset},
     ).fetchall()
 
 
-def open_counts_in_care(member_id: int):
+def open_flag_totals(member_id: int):
+    """How many open flags the queue holds, and how many of them are urgent."""
     return get_db().execute(
-        "SELECT patient_id, sum(urgent) AS urgent, count(*) AS total FROM flags"
-        f" WHERE state = 'open' AND patient_id IN ({CLINICIAN_OF}) GROUP BY patient_id",
+        "SELECT count(*) AS total, coalesce(sum(urgent), 0) AS urgent FROM flags"
+        f" WHERE state = 'open' AND patient_id IN ({CLINICIAN_OF})",
         {"member": member_id},
-    ).fetchall()
+    ).fetchone()
+
+
+def open_flag(flag_id: int, member_id: int):
+    """An open flag of a patient in this clinician's care, with the patient's name."""
+    return get_db().execute(
+        "SELECT flags.*, users.name AS patient_name FROM flags"
+        " JOIN users ON users.id = flags.patient_id"
+        f" WHERE flags.id = :flag AND flags.state = 'open' AND flags.patient_id IN ({CLINICIAN_OF})",
+        {"member": member_id, "flag": flag_id},
+    ).fetchone()
 
 
 def flags_of_patient(patient_id: int):

@@ -37,8 +37,8 @@ class ForwardedOnlyFromProxies:
 
 
 def init_app(app: Flask) -> None:
-    from . import (auth, care_team, caregiver, clinician, cli, errors, extensions, headers, pages,
-                   patient, reader, sessions)
+    from . import (assets, auth, care_team, caregiver, clinician, cli, errors, extensions,
+                   headers, pages, patient, reader, sessions)
     app.teardown_appcontext(db.close_db)
     app.before_request(errors.refuse_what_is_not_a_form)
     extensions.csrf.init_app(app)
@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     errors.init_app(app)
     headers.init_app(app)
+    assets.init_app(app)
     cli.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ForwardedOnlyFromProxies(app.wsgi_app, int(app.config["TRUSTED_PROXIES"]),

@@ -12,33 +12,32 @@ from .guards import role_required
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinic")
 
-FLAGS_PER_PAGE = 25
+SEARCH_MAX_LENGTH = 100
 
 
 @bp.route("/patients")
 @role_required("clinician")
 def patients():
-    counts = access.open_flag_counts(current_user)
-
-    def urgency(row):
-        found = counts.get(row.id)
-        return (-found["urgent"], -found["total"]) if found else (0, 0)
-
+    search = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
+    totals = access.patients_in_care_totals(current_user, search)
+    page = timeline.Page.of(request.args.get("page", type=int), timeline.PATIENTS_PER_PAGE,
+                            totals["patients"])
     return render_template(
-        "clinician/patients.html", patients=sorted(timeline.patients_in_care(current_user), key=urgency),
-        flag_counts=counts, form=EmptyForm(), zone=current_user.time_zone,
+        "clinician/patients.html", patients=timeline.patients_in_care(current_user, search, page),
+        page=page, search=search, totals=totals,
+        form=EmptyForm(), zone=current_user.time_zone,
         pending=access.pending_invitations(current_user),
     )
 
 
 def _queue_page(form, failed_flag=None):
-    items = timeline.queue(access.open_flags(current_user))
-    shown = max(1, request.args.get("show", FLAGS_PER_PAGE, type=int))
-    page = items[:shown]
-    page += [item for item in items[shown:] if item["row"]["id"] == failed_flag]
-    return render_template("clinician/flags.html", items=page, total=len(items),
-                           more=min(len(items), shown + FLAGS_PER_PAGE), form=form,
-                           failed_flag=failed_flag)
+    totals = access.open_flag_totals(current_user)
+    page = timeline.Page.of(request.args.get("page", type=int), timeline.FLAGS_PER_PAGE, totals["total"])
+    rows = access.open_flags(current_user, limit=page.size, offset=page.offset)
+    if failed_flag is not None and all(row["id"] != failed_flag for row in rows):
+        rows += [row for row in [access.open_flag(current_user, failed_flag)] if row]
+    return render_template("clinician/flags.html", items=timeline.queue(rows), page=page,
+                           totals=totals, form=form, failed_flag=failed_flag)
 
 
 @bp.route("/flags")

@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..rules import catalogue, clock, flags
+from ..rules import catalogue, chart, clock, flags
 from . import timeline
 
 bp = Blueprint("pages", __name__)
@@ -45,6 +45,7 @@ NAV = {
 def template_globals(state):
     """Words that imported macros need too, which do not see the request's context."""
     state.app.jinja_env.globals["safety_labels"] = flags.SAFETY_LABELS
+    state.app.jinja_env.filters["n"] = chart.svg_number
 
 
 @bp.app_context_processor

@@ -143,7 +143,6 @@ def _checkin_input(form):
 @role_required("patient")
 def new_checkin(infusion_id):
     row = access.changeable_infusion(current_user, infusion_id)
-    view = _view(row)
     form = CheckinForm()
     if request.method == "GET":
         form.at.data = _local_now()
@@ -157,7 +156,8 @@ def new_checkin(infusion_id):
         else:
             flash("Check-in saved.", "success")
             return redirect(url_for("patient.infusion", infusion_id=infusion_id, saved=checkin_id))
-    return render_template("patient/checkin_form.html", form=form, infusion=view, editing=None)
+    return render_template("patient/checkin_form.html", form=form, infusion=_view(row),
+                           editing=None)
 
 
 def _changeable_checkin(checkin_id):

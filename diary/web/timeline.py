@@ -126,21 +126,63 @@ class PatientRow:
     last_checkin: str | None
     checkin_count: int
     missed: int
+    urgent_flags: int
+    open_flags: int
 
 
-def patients_in_care(reader) -> list[PatientRow]:
-    """The clinician's or caregiver's list of patients, as the access module lets them see it."""
-    return patient_rows(*access.patients_in_care(reader), reader.time_zone, clock.now())
+PATIENTS_PER_PAGE = 25
+FLAGS_PER_PAGE = 25
 
 
-def patient_rows(patients, latest_infusions, checkin_times, last_checkins, zone: str,
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a long list is shown: pages count from 1, and a page past the end shows
+    the last one."""
+
+    number: int
+    size: int
+    total: int
+
+    @classmethod
+    def of(cls, requested, size: int, total: int) -> "Page":
+        last = max(1, -(-total // size))
+        number = requested if isinstance(requested, int) and requested > 0 else 1
+        return cls(min(number, last), size, total)
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.size < self.total
+
+    @property
+    def first_shown(self) -> int:
+        return min(self.total, self.offset + 1)
+
+    @property
+    def last_shown(self) -> int:
+        return min(self.total, self.offset + self.size)
+
+
+def patients_in_care(reader, search: str, page: Page) -> list[PatientRow]:
+    """One page of the clinician's or caregiver's patients, as the access module lets them see."""
+    found = access.patients_in_care(reader, search=search, limit=page.size, offset=page.offset)
+    return patient_rows(*found, reader.time_zone, clock.now())
+
+
+def patient_rows(patients, latest_infusions, checkin_times, zone: str,
                  now: datetime) -> list[PatientRow]:
-    """Assemble the list from four result sets, so the page costs the same for 2 or 200 patients."""
+    """Assemble one page from three result sets, so it costs the same in any clinic."""
     infusion_of = {row["patient_id"]: row for row in latest_infusions}
     times: dict[int, list[datetime]] = {}
     for row in checkin_times:
         times.setdefault(row["infusion_id"], []).append(clock.from_db(row["at"]))
-    last_of = {row["patient_id"]: row for row in last_checkins}
     rows = []
     for patient in patients:
         infusion = infusion_of.get(patient["id"])
@@ -152,13 +194,14 @@ def patient_rows(patients, latest_infusions, checkin_times, last_checkins, zone:
             hour_now = window.hour(now)
             missed = schedule.missed_count(
                 schedule.slots(window.end, times.get(infusion["id"], []), now))
-        last = last_of.get(patient["id"])
+        last_at = patient["last_at"]
         rows.append(PatientRow(
             id=patient["id"], name=patient["name"],
             since=clock.format_local(clock.from_db(patient["since"]), zone),
             infusion_state=state, hour_now=hour_now,
-            last_checkin=clock.format_local(clock.from_db(last["last_at"]), zone) if last else None,
-            checkin_count=last["total"] if last else 0, missed=missed,
+            last_checkin=clock.format_local(clock.from_db(last_at), zone) if last_at else None,
+            checkin_count=patient["checkin_count"], missed=missed,
+            urgent_flags=patient["urgent_flags"], open_flags=patient["open_flags"],
         ))
     return rows
 

@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from diary.rules import catalogue
 from diary.rules.chart import (
-    PLOT_LEFT, PLOT_RIGHT, SEVERITY_FILLS, SEVERITY_TEXT, CheckIn, build_chart,
+    PLOT_LEFT, PLOT_RIGHT, SEVERITY_FILLS, SEVERITY_TEXT, CheckIn, build_chart, svg_number,
     hour_label, hour_phrase,
 )
 
@@ -45,6 +45,7 @@ def chart():
 
 def render(c, title="Your first 24 hours", id_prefix="first"):
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    env.filters["n"] = svg_number
     macro = env.from_string('{% from "_chart.html" import chart %}{{ chart(c, title, prefix) }}')
     return macro.render(c=c, title=title, prefix=id_prefix)
 

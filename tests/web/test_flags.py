@@ -111,9 +111,9 @@ def snapshot(app):
             [tuple(row) for row in query(app, "SELECT * FROM thresholds ORDER BY symptom")])
 
 
-def queue(client):
+def queue(client, path="/clinic/flags"):
     """The clinician's Flags page as (css class, flag id, plain text) per item, in page order."""
-    page = client.get("/clinic/flags")
+    page = client.get(path)
     assert page.status_code == 200
     items = re.findall(r'<li class="card flag ([\w-]+)" id="flag-(\d+)">(.*?)</li>',
                        page.data.decode(), re.S)
@@ -439,12 +439,19 @@ def test_the_refused_note_keeps_its_label(pat, ada, app):
     assert f'<label for="note-{flag_id}">' in page
 
 
-def test_a_long_queue_shows_25_then_more(pat, ada, app):
+def test_a_long_queue_shows_25_a_page_with_next_and_previous(pat, ada, app):
     saved(check_in(pat, **{f"symptom_{code}": "4" for code in CODES}))  # 14 severe + 12 lasting
     assert count(app, "flags", "state = 'open'") == 26
     page = ada.get("/clinic/flags").data.decode()
-    assert "26 open flags, urgent first." in page
-    assert len(queue(ada)) == 25 and "Show more flags (1 not shown)" in page
+    assert "26 open flags, urgent first. 14 of them urgent." in page
+    assert "Showing 1 to 25 of 26" in page and 'rel="next"' in page and 'rel="prev"' not in page
+    first = queue(ada)
+    second_page = ada.get("/clinic/flags?page=2").data.decode()
+    assert "Showing 26 to 26 of 26" in second_page and 'rel="prev"' in second_page
+    second = [flag_id for _, flag_id, _ in queue(ada, "/clinic/flags?page=2")]
+    assert len(first) == 25 and len(second) == 1
+    assert set(second).isdisjoint(flag_id for _, flag_id, _ in first)
+    assert [urgent for urgent, _, _ in first][:14] == ["flag-urgent"] * 14
 
 
 def test_a_refused_note_on_a_flag_beyond_the_first_25_is_still_explained(pat, ada, app):
