@@ -89,15 +89,18 @@ def sql_statements(client, path) -> list[str]:
     seen = []
     original = db.connect
 
-    def tracing(database):
-        conn = original(database)
+    def tracing(database, create=False):
+        conn = original(database, create)
         conn.set_trace_callback(seen.append)
         return conn
 
+    db.forget_kept_connection()
     db.connect = tracing
     try:
         response = client.get(path)
     finally:
         db.connect = original
+        db.forget_kept_connection()
     assert response.status_code == 200, (path, response.status_code)
+    assert seen, "no statement was traced"
     return seen

@@ -148,10 +148,11 @@ def patients_in_care_page(member_id: int, *, search: str, limit: int, offset: in
 
 def patients_in_care_totals(member_id: int, *, search: str):
     """How many patients the list has (with this search), and how many have urgent flags."""
+    named = (" AND patient_id IN (SELECT id FROM users WHERE name LIKE :search ESCAPE '\\')"
+             if search else "")
     return get_db().execute(
-        "SELECT count(*) AS patients, coalesce(sum(care_team.urgent_flags > 0), 0) AS urgent"
-        f" FROM care_team JOIN users ON users.id = care_team.patient_id"
-        f" WHERE care_team.member_id = :member AND care_team.ended_at IS NULL{_named_like(search)}",
+        "SELECT count(*) AS patients, coalesce(sum(urgent_flags > 0), 0) AS urgent FROM care_team"
+        f" WHERE member_id = :member AND ended_at IS NULL{named}",
         {"member": member_id, "search": _like(search)},
     ).fetchone()
 

@@ -76,10 +76,11 @@ def open_flags_page(member_id: int, *, kinds_in_order: str, symptoms_in_order: s
 
 
 def open_flag_totals(member_id: int):
-    """How many open flags the queue holds, and how many of them are urgent."""
+    """How many open flags the queue holds, and how many of them are urgent: summed from the
+    counts each membership keeps (migration 0008), read from the list's own index."""
     return get_db().execute(
-        "SELECT count(*) AS total, coalesce(sum(urgent), 0) AS urgent FROM flags"
-        f" WHERE state = 'open' AND patient_id IN ({CLINICIAN_OF})",
+        "SELECT coalesce(sum(open_flags), 0) AS total, coalesce(sum(urgent_flags), 0) AS urgent"
+        " FROM care_team WHERE member_id = :member AND role = 'clinician' AND ended_at IS NULL",
         {"member": member_id},
     ).fetchone()
 
