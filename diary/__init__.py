@@ -47,6 +47,7 @@ DEFAULTS = dict(
     ALERT_WEBHOOK_SECRET=None,
     ALERTS_INCLUDE_NAME=False,
     DIGEST_MINUTES=60,
+    DEVICE_DAYS=30,  # "Keep me signed in on this phone": days from the phone's last use
 )
 
 

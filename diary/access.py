@@ -243,12 +243,13 @@ def flags(scope: Scope):
     return flag_store.flags_of_patient(scope.patient_id), flag_store.events_of_patient(scope.patient_id)
 
 
-def flag_to_acknowledge(reader, flag_id: int):
-    """A flag of a patient in this clinician's care; anyone else's answers 404."""
+def flag_to_act_on(reader, flag_id: int, action: str):
+    """A flag of a patient in this clinician's care, about to be acknowledged or reopened;
+    anyone else's answers 404, with an audit row of the refused `action`."""
     row = flag_store.flag(flag_id)
     if row is None:
         raise NotFound()
-    require_clinician(reader, row["patient_id"], "flag_acknowledged")
+    require_clinician(reader, row["patient_id"], action)
     return row
 
 
@@ -287,6 +288,9 @@ class CareList(NamedTuple):
     patients: list
     latest_infusions: list
     checkin_times: list
+    latest_checkins: tuple | list = ()
+    """A caregiver's list only: each patient's latest shared check-in (mood, time, its
+    infusion's end), for "hour 4, mood 6"."""
 
 
 def patients_in_care(reader, *, search: str, limit: int, offset: int) -> CareList:
@@ -297,7 +301,8 @@ def patients_in_care(reader, *, search: str, limit: int, offset: int) -> CareLis
     ids = [row["id"] for row in patients]
     latest = care.latest_infusions_of(ids, shared_only)
     found = CareList(patients, latest, care.checkin_times_of([row["id"] for row in latest],
-                                                              shared_only))
+                                                              shared_only),
+                     care.latest_shared_checkins_of(ids) if shared_only and ids else [])
     _record_list_view(reader, ids)
     return found
 
@@ -320,6 +325,11 @@ def care_team(reader):
 
 def has_clinician(scope: Scope) -> bool:
     return care.has_clinician(scope.patient_id)
+
+
+def has_caregiver(scope: Scope) -> bool:
+    """Whether anyone could see what the patient shares: sharing words mean nothing without."""
+    return care.has_caregiver(scope.patient_id)
 
 
 def pending_invitations(reader):
@@ -428,3 +438,163 @@ def who_has_seen(reader):
     """Who other than the patient looked at their diary: for the patient only."""
     return audit.for_patient_views(reader.id) if reader.role == "patient" else []
 
+
+
+# The clinic on every help screen, and the loop closed for the patient
+
+URGENT_HELP_FOR = timedelta(hours=24)
+REOPEN_WITHIN = timedelta(hours=24)
+
+
+def clinic_contacts(reader) -> list:
+    """The signed-in patient's clinicians with the phone they give patients; [] for others."""
+    return care.clinic_contacts(reader.id) if reader.role == "patient" else []
+
+
+def own_flags(scope: Scope) -> list:
+    """The patient's own flags with who acknowledged them, for the state words on their diary.
+    The clinician's note only when they chose to show it; a declined safety answer stays
+    between the patient and the clinic's follow-up, so it is left out here."""
+    if not scope.is_own:
+        return []
+    shown = []
+    for row in flag_store.flags_of_patient(scope.patient_id):
+        if row["kind"] in flag_rules.KINDS_KEPT_FROM_PATIENT or row["state"] == "withdrawn":
+            continue
+        flag = dict(row)
+        if not flag["note_for_patient"]:
+            flag["acknowledged_note"] = None
+        shown.append(flag)
+    return shown
+
+
+def urgent_help_due(scope: Scope) -> bool:
+    """After an urgent check-in, crisis help stays at the top of the patient's home until a
+    clinician acknowledges the flag or 24 hours pass."""
+    since = clock.now() - URGENT_HELP_FOR
+    return scope.is_own and any(
+        row["urgent"] and row["state"] == "open" and clock.from_db(row["latest_at"]) >= since
+        for row in flag_store.flags_of_patient(scope.patient_id))
+
+
+def looked_since_flag(reader, flag_row) -> bool:
+    """Whether this clinician opened the patient's diary since the flag last changed."""
+    return audit.viewed_since(reader.id, flag_row["patient_id"], flag_row["updated_at"])
+
+
+def recently_acknowledged(reader, limit: int) -> list:
+    """Flags of the clinician's patients acknowledged in the last 24 hours, which may be reopened."""
+    since = clock.to_db(clock.now() - REOPEN_WITHIN)
+    return flag_store.recently_acknowledged(reader.id, since, limit)
+
+
+
+# The course of infusions, and records that leave the app
+
+from .store import course as course_store  # noqa: E402  (this section's own SQL)
+
+
+def course_total(scope: Scope) -> int:
+    """How many infusions the reader's course holds: a caregiver's, those with a shared check-in."""
+    return course_store.count_infusions(scope.patient_id, scope.shared_only)
+
+
+class CoursePage(NamedTuple):
+    """One page of the course: infusions newest first (with `number` and `checkin_count`), their
+    readable check-ins by infusion (oldest first, as (check-in, severities) pairs), and the
+    flags this reader may see."""
+
+    infusions: list
+    checkins: dict
+    flags: list
+
+
+def course_page(scope: Scope, *, limit: int, offset: int) -> CoursePage:
+    """Three statements for any number of infusions: the page, its check-ins, its flags."""
+    rows = course_store.infusions_page(scope.patient_id, scope.shared_only, limit=limit,
+                                       offset=offset)
+    ids = [row["id"] for row in rows]
+    return CoursePage([_infusion_for(scope, row) for row in rows],
+                      _checkins_by_infusion(scope, ids), course_flags(scope, ids))
+
+
+def _infusion_for(scope: Scope, row) -> dict:
+    """An infusion as this reader may see it: a caregiver never gets its note."""
+    found = dict(row)
+    if scope.shared_only:
+        found["note"] = ""
+    return found
+
+
+def _checkins_by_infusion(scope: Scope, infusion_ids) -> dict[int, list]:
+    grouped: dict[int, list] = {infusion_id: [] for infusion_id in infusion_ids}
+    if not infusion_ids:
+        return grouped
+    for row in course_store.checkins_of_infusions(scope.patient_id, infusion_ids,
+                                                  scope.shared_only):
+        grouped[row["infusion_id"]].append((_redacted(scope, row), course_store.severities_of(row)))
+    return grouped
+
+
+def course_flags(scope: Scope, infusion_ids) -> list:
+    """Flags of these infusions: the patient sees their own as their diary shows them
+    (own_flags), a clinician every one, a caregiver none."""
+    if scope.shared_only or not infusion_ids:
+        return []
+    if scope.is_own:
+        wanted = set(infusion_ids)
+        return [row for row in own_flags(scope) if row["infusion_id"] in wanted]
+    return [dict(row) for row in course_store.flags_of_infusions(scope.patient_id, infusion_ids)]
+
+
+def course_infusion(reader, scope: Scope, infusion_id: int):
+    """One infusion for its printed report: the patient's own, or one the reader may read
+    (refusals audited, 404); the reader's look is then audited once."""
+    if scope.is_own:
+        row = own_infusion(reader, infusion_id)
+    else:
+        row = infusion(scope, infusion_id)
+        record_view(scope)
+    return _infusion_for(scope, row)
+
+
+class DiaryRecords(NamedTuple):
+    """Everything of the diary this reader may export: infusions oldest first (with `number`),
+    (check-in, severities) pairs oldest first, and flags."""
+
+    infusions: list
+    checkins: list
+    flags: list
+
+
+def diary_records(scope: Scope) -> DiaryRecords:
+    """The whole diary as this scope may see it, in three statements plus one for flags."""
+    rows = [_infusion_for(scope, row)
+            for row in course_store.numbered_infusions(scope.patient_id, scope.shared_only)]
+    grouped = _checkins_by_infusion(scope, [row["id"] for row in rows])
+    checkins = [pair for row in rows for pair in grouped[row["id"]]]
+    return DiaryRecords(rows, checkins, course_flags(scope, [row["id"] for row in rows]))
+
+
+def export_scope(reader, patient_id: int) -> Scope:
+    """The reader's scope for exporting this patient's diary, or 404 (audited as refused)."""
+    return require_scope(reader, patient_id, audit_view=False)
+
+
+def record_export(scope: Scope) -> None:
+    """Every export leaves an audit row naming its address: "view_export" when someone other
+    than the patient takes it (a look, shown under "Who has seen my diary"), "export" when the
+    patient takes their own."""
+    audit.record("export" if scope.is_own else "view_export", "ok", at=clock.db_now(),
+                 actor_id=scope.reader_id, patient_id=scope.patient_id, subject=scope.path,
+                 address=scope.address)
+
+
+def care_team_history(reader) -> list:
+    """Everyone who has been in the patient's own care team, from when and until when."""
+    return course_store.care_team_history(reader.id) if reader.role == "patient" else []
+
+
+def every_look_at_my_diary(reader) -> list:
+    """Every look at the patient's own diary by someone else, oldest first: for the patient only."""
+    return course_store.views_of_patient(reader.id) if reader.role == "patient" else []

@@ -143,7 +143,7 @@ CHECKINS = {
     "cora_shared": Checkin("cora_now", True, False, 60, symptoms=(("headache", 4),)),
 }
 EDITED = {"alice_edited"}  # saved with its earlier note, then changed: a revision exists
-SAFETY_TEXT = "Thoughts of self-harm since the last check-in"
+SAFETY_TEXT = "Thoughts of self-harm since the "  # the infusion, or the last check-in
 
 
 @dataclass(frozen=True)
@@ -251,6 +251,12 @@ def acknowledge(user: str, record: str) -> Expect | bool:
     if record not in FLAGS or not may_see_flag(user, record):
         return False
     return Expect(302, writes=FLAGS[record].state == "open")
+
+
+def reopen(user: str, record: str) -> Expect | bool:
+    if record not in FLAGS or not may_see_flag(user, record):
+        return False
+    return Expect(302, writes=FLAGS[record].state == "acknowledged")
 
 
 def reset_threshold(user: str, record: str) -> Expect | bool:
@@ -393,7 +399,9 @@ ACTIONS = (
     # Flags and thresholds: the patient's clinicians only.
     Action("acknowledge", "clinician.acknowledge", "POST", FLAG_RECORDS,
            lambda w, r: f"/clinic/flags/{w.id(r)}/acknowledge", acknowledge,
-           data=lambda w, r: {"note": "seen by the matrix"}),
+           data=lambda w, r: {"note": "seen by the matrix", "confirmed": "yes"}),
+    Action("reopen", "clinician.reopen", "POST", FLAG_RECORDS,
+           lambda w, r: f"/clinic/flags/{w.id(r)}/reopen", reopen),
     Action("thresholds", "reader.thresholds", "GET", PATIENT_RECORDS,
            lambda w, r: f"/patients/{w.id(r)}/thresholds", clinician_of),
     Action("set_threshold", "reader.thresholds", "POST", PATIENT_RECORDS,
@@ -411,6 +419,8 @@ ACTIONS = (
     Action("read_checkin", "reader.checkin", "GET", CHECKINS_UNDER,
            lambda w, r: f"/patients/{w.id(under(r)[1])}/check-ins/{w.id(under(r)[0])}",
            member_reads_checkin_under, reads_diary=True),
+    Action("leave_form", "team.leave", "GET", PATIENT_RECORDS,
+           lambda w, r: f"/care-team/leave/{w.id(r)}", in_care_team),
     Action("leave", "team.leave", "POST", PATIENT_RECORDS,
            lambda w, r: f"/care-team/leave/{w.id(r)}", in_care_team),
     # The patient's own infusions and check-ins: only ever the patient's.
@@ -463,14 +473,43 @@ ACTIONS = (
     Action("accept_invitation", "team.invitation_link", "POST", INVITATION_RECORDS,
            lambda w, r: f"/invite/{w.token(r)}",
            lambda u, r: invitation_link(u, r, "POST"), public=True),
+    Action("revoke_member_form", "team.revoke_member", "GET", MEMBERSHIP_RECORDS,
+           lambda w, r: f"/care-team/members/{w.id(r)}/revoke", revoke_member),
     Action("revoke_member", "team.revoke_member", "POST", MEMBERSHIP_RECORDS,
            lambda w, r: f"/care-team/members/{w.id(r)}/revoke", revoke_member),
+    # The course, its printed reports and the downloads: the patient's own, or as read by others.
+    Action("my_course", "course.mine", "GET", SELF, lambda w, r: "/course", role_is("patient")),
+    Action("my_report", "course.my_report", "GET", SELF, lambda w, r: "/course/report",
+           role_is("patient")),
+    Action("my_infusion_report", "course.my_infusion_report", "GET", INFUSION_RECORDS,
+           lambda w, r: f"/infusions/{w.id(r)}/report", owns),
+    Action("my_csv", "exports.my_csv", "GET", SELF, lambda w, r: "/diary.csv", role_is("patient")),
+    Action("my_fhir", "exports.my_fhir", "GET", SELF, lambda w, r: "/diary.fhir.json",
+           role_is("patient")),
+    Action("everything", "exports.everything", "GET", SELF, lambda w, r: "/my-data.zip",
+           role_is("patient")),
+    Action("patient_course", "course.patient_course", "GET", PATIENT_RECORDS,
+           lambda w, r: f"/patients/{w.id(r)}/course", in_care_team, reads_diary=True),
+    Action("patient_report", "course.patient_report", "GET", PATIENT_RECORDS,
+           lambda w, r: f"/patients/{w.id(r)}/course/report", in_care_team, reads_diary=True),
+    Action("patient_infusion_report", "course.patient_infusion_report", "GET", INFUSIONS_UNDER,
+           lambda w, r: f"/patients/{w.id(under(r)[1])}/infusions/{w.id(under(r)[0])}/report",
+           member_reads_infusion_under, reads_diary=True),
+    Action("patient_csv", "exports.patient_csv", "GET", PATIENT_RECORDS,
+           lambda w, r: f"/patients/{w.id(r)}/diary.csv", in_care_team, reads_diary=True),
+    Action("patient_fhir", "exports.patient_fhir", "GET", PATIENT_RECORDS,
+           lambda w, r: f"/patients/{w.id(r)}/diary.fhir.json", in_care_team, reads_diary=True),
 )
 
 # Routes that show no diary data, so they need no line in the matrix.
 NOT_DIARY_DATA = {"static", "pages.home", "pages.crisis", "pages.favicon", "auth.register",
                   "auth.sign_in", "auth.sign_out", "auth.reset_password",
-                  "auth.change_password"}
+                  "auth.change_password", "auth.forgot_password", "clinician.settings",
+                  # one's own sign-in means, never a diary (tests/web/test_passkeys.py,
+                  # tests/web/test_phones.py check who may use them)
+                  "passkeys.manage", "passkeys.registration_options", "passkeys.add",
+                  "passkeys.remove", "passkeys.sign_in_options", "passkeys.sign_in",
+                  "phones.sign_out_phone"}
 
 
 @dataclass(frozen=True)
@@ -592,7 +631,8 @@ class World:
                 clinician = next(m for p, m in IN_CARE
                                  if p == flag_patient(name) and ROLE[m] == "clinician")
                 response = self.clients[clinician].post(
-                    f"/clinic/flags/{self.ids[name]}/acknowledge", data={"note": flag_note(name)})
+                    f"/clinic/flags/{self.ids[name]}/acknowledge",
+                    data={"note": flag_note(name), "confirmed": "yes"})
                 assert response.status_code == 302, response.data
 
     def _record_infusion(self, infusion: Infusion) -> int:
@@ -870,6 +910,8 @@ def check_cell(world: World, cell: Cell) -> None:
         check_nothing_leaks(world, cell, html)
         if expect is not None and expect.status == 200:
             check_readable_things_are_shown(world, cell, html)
+    elif response.mimetype in ("text/csv", "application/fhir+json"):  # downloads leak nothing either
+        check_nothing_leaks(world, cell, response.data.decode())
     check_audit(world, cell, expect, path, rows)
 
 

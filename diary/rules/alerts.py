@@ -22,7 +22,8 @@ EMAIL, WEBHOOK = "email", "webhook"
 CHANNELS = (EMAIL, WEBHOOK)
 
 URGENT_FLAG, LASTING_FLAG, PASSWORD_RESET = "urgent_flag", "lasting_flag", "password_reset"
-KINDS = (URGENT_FLAG, LASTING_FLAG, PASSWORD_RESET)
+CAREGIVER_NOTICE = "caregiver_notice"
+KINDS = (URGENT_FLAG, LASTING_FLAG, PASSWORD_RESET, CAREGIVER_NOTICE)
 FLAG_KINDS = frozenset({URGENT_FLAG, LASTING_FLAG})
 SCRUBBED_AFTER_DELIVERY = frozenset({PASSWORD_RESET})
 """Kinds whose payload holds a secret (a reset link): emptied once the row is finished."""
@@ -34,6 +35,8 @@ ALERTING_EVENTS = frozenset({RAISED, REOPENED})
 URGENT_SUBJECT = "Urgent flag in the infusion diary"
 DIGEST_SUBJECT = "Lasting flags in the infusion diary"
 PASSWORD_RESET_SUBJECT = "Set a new password for the infusion diary"
+CAREGIVER_SUBJECT = "Please check in with someone you care for"
+CAREGIVER_SETTING_WORDS = "Tell my caregivers when my care team is alerted"
 FLAGS_PATH = "/clinic/flags"
 SETTING_WORDS = "E-mail me about flags"
 
@@ -274,6 +277,18 @@ def password_reset_message(link: str, minutes: int) -> Message:
         ["Someone asked to set a new password for your infusion diary account."],
         [f"This link works once, for {_count(minutes, 'minute')}:", link],
         ["If it was not you, you can ignore this e-mail: your password stays as it is."],
+    ))
+
+
+def caregiver_message(patient_name: str | None) -> Message:
+    """To a caregiver the patient chose to tell: that the care team was alerted, nothing more."""
+    who = plain_name(patient_name) or "Someone who shares their diary with you"
+    return Message(CAREGIVER_SUBJECT, _body(
+        [f"{who} wrote something in their infusion diary that alerted their care team. Please "
+         "check in with them when you can."],
+        ["If you think they are in danger now, call the emergency number."],
+        ["This e-mail holds nothing of what they wrote. You get it because they turned on "
+         f'"{CAREGIVER_SETTING_WORDS}" in their settings.'],
     ))
 
 

@@ -3,6 +3,9 @@
 Codes are stored in the database; labels and wording may change without touching stored data.
 "Flag after" is the hour after the infusion's end from which a report at Mild or above is
 "lasting longer than usual"; each is set beyond the time the sources give for the effect to settle.
+"Settles within" is that time in hours, where the sources give one (the chart draws it as the
+usual time to settle); its words in `settles` carry the same number, so the chart, the flag text
+and the tables never disagree. Without timing data it is None and the words say so.
 """
 
 from dataclasses import dataclass
@@ -43,6 +46,8 @@ class Symptom:
     settles: str
     flag_after_hours: int
     sources: tuple[str, ...]
+    settles_within_hours: int | None = None
+    """The upper end of the sources' usual time to settle; None where they give no timing."""
 
     @property
     def source_text(self) -> str:
@@ -51,29 +56,29 @@ class Symptom:
 
 SYMPTOMS = (
     Symptom("dissociation", "Feeling unreal, detached or floating",
-            "usually settles within 1-2 hours", 4, ("JJ-D", "Label")),
+            "usually settles within 1-2 hours", 4, ("JJ-D", "Label"), 2),
     Symptom("perception", "Seeing or hearing things that aren't there",
-            "usually settles within about an hour", 4, ("Lahti", "JJ-D")),
+            "usually settles within about 1 hour", 4, ("Lahti", "JJ-D"), 1),
     Symptom("sleepiness", "Sleepy or hard to stay awake",
-            "usually settles within 1-2 hours", 4, ("JJ-S",)),
+            "usually settles within 1-2 hours", 4, ("JJ-S",), 2),
     Symptom("fatigue", "Tired or low on energy",
             "usually settles after a night's sleep", 24, ("Clinic sheets", "Label")),
     Symptom("nausea", "Sick to my stomach",
-            "usually settles within an hour or two, on the day of the infusion", 6, ("JJ-NV",)),
+            "usually settles within 1-2 hours", 6, ("JJ-NV",), 2),
     Symptom("vomiting", "Throwing up",
             "usually settles on the day of the infusion", 6, ("JJ-NV",)),
     Symptom("dizziness", "Dizzy or spinning",
-            "usually settles within 2-4 hours", 6, ("KAP",)),
+            "usually settles within 2-4 hours", 6, ("KAP",), 4),
     Symptom("coordination", "Clumsy or unsteady on my feet",
-            "usually settles within 2-4 hours", 6, ("KAP",)),
+            "usually settles within 2-4 hours", 6, ("KAP",), 4),
     Symptom("vision", "Blurry or double vision",
-            "usually settles within a few hours", 6, ("KAP",)),
+            "usually settles within 2-4 hours", 6, ("KAP",), 4),
     Symptom("thinking", "Hard to think clearly or find words",
-            "usually settles within about 2 hours", 4, ("Morrison", "Label")),
+            "usually settles within about 2 hours", 4, ("Morrison", "Label"), 2),
     Symptom("headache", "Headache",
             "usually settles on the day of the infusion", 12, ("Short 2018",)),
     Symptom("heart", "Heart pounding or racing",
-            "usually settles within 2-4 hours", 4, ("Szarmach", "Label-BP")),
+            "usually settles within 1-2 hours", 4, ("Szarmach", "Label-BP"), 2),
     Symptom("anxiety", "Anxious, panicky or agitated",
             "usually settles within a few hours", 4, ("Short 2018",)),
     Symptom("high", "Unusually high, wired or euphoric",
@@ -106,6 +111,12 @@ def is_mood(value) -> bool:
 
 def default_thresholds() -> dict[str, int]:
     return {symptom.code: symptom.flag_after_hours for symptom in SYMPTOMS}
+
+
+def usual_settle_hours() -> dict[str, int]:
+    """Each symptom's usual time to settle, in hours, where the sources give one."""
+    return {symptom.code: symptom.settles_within_hours for symptom in SYMPTOMS
+            if symptom.settles_within_hours is not None}
 
 
 def plain_line_breaks(text: str) -> str:

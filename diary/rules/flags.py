@@ -2,7 +2,10 @@
 
 Time is counted from the END of the infusion. A symptom at Mild or above at or after its
 "flag after" hour is `lasting`; a Very severe symptom, mood 0 or 1, or "yes" to the safety
-question is urgent at any hour, during the infusion included. There is no upper time limit:
+question is urgent at any hour, during the infusion included. "I'd rather not say" to the safety
+question is `safety_unanswered`: not urgent, for a person to follow up (the way a question left
+unanswered is followed up in C-SSRS practice); the patient sees no alarm and caregivers never
+see it. There is no upper time limit:
 a clinician may set a threshold up to 48 hours.
 
 Each flag is one row for the database layer, identified within its infusion by `Flag.key`.
@@ -22,11 +25,18 @@ from . import catalogue, clock
 from .schedule import InfusionWindow
 
 LASTING, SEVERE, LOW_MOOD, SAFETY = "lasting", "severe", "low_mood", "safety"
-KINDS = (SAFETY, SEVERE, LOW_MOOD, LASTING)
+SAFETY_UNANSWERED = "safety_unanswered"
+KINDS = (SAFETY, SEVERE, LOW_MOOD, SAFETY_UNANSWERED, LASTING)
+"""Every kind, in the order ties are broken in the clinician's queue (diary.store.flags too)."""
+KINDS_KEPT_FROM_PATIENT = (SAFETY_UNANSWERED,)
+"""Flags a person follows up without the patient seeing a flag about it."""
 URGENT_KINDS = frozenset({SEVERE, LOW_MOOD, SAFETY})
 
 SAFETY_QUESTION = ("Since your last check-in, have you had thoughts of harming or killing "
                    "yourself?")
+SAFETY_QUESTION_FIRST = ("Since your infusion, have you had thoughts of harming or killing "
+                         "yourself?")
+"""The first check-in after an infusion has no last check-in to count from."""
 SAFETY_ANSWERS = ("no", "yes", "unsaid", None)
 SAFETY_LABELS = {"no": "No", "yes": "Yes", "unsaid": "I'd rather not say"}
 SAFETY_PROBLEM = "Choose No, Yes or I'd rather not say."
@@ -121,6 +131,7 @@ def evaluate(end: datetime, checkins: Iterable[CheckinFacts],
         *_severe_flags(end, ordered),
         *_low_mood_flags(end, ordered),
         *_safety_flags(end, ordered),
+        *_safety_unanswered_flags(end, ordered),
     ]
     return {flag.key: flag for flag in sorted(flags, key=_stable_order)}
 
@@ -174,25 +185,35 @@ def queue_order_key(kind: str, latest_at: datetime, symptom: str | None = None) 
             _catalogue_position(symptom))
 
 
+def safety_question(first: bool) -> str:
+    """The question as the check-in form asks it: the first check-in counts from the infusion."""
+    return SAFETY_QUESTION_FIRST if first else SAFETY_QUESTION
+
+
 def describe(flag: Flag, labels=catalogue) -> str:
     """The evidence sentence a clinician reads, e.g. "Headache: Very severe at hour 2"."""
     when = _when(flag.hour)
     if flag.kind == SAFETY:
         return f"Answered yes to the safety question {when}"
+    if flag.kind == SAFETY_UNANSWERED:
+        return f"Chose not to answer the safety question {when}"
     if flag.kind == LOW_MOOD:
         return f"Mood {flag.latest_mood} of {catalogue.MOOD_MAX} {when}"
     sentence = f"{labels.symptom(flag.symptom).label}: {_severity_text(flag, labels, when)}"
     return f"{sentence}; {flag.expected}" if flag.expected else sentence
 
 
-def patient_message(flag: Flag, labels=catalogue) -> str:
-    """A calm note for the patient about a `lasting` flag; urgent kinds get crisis help instead."""
+def patient_message(flag: Flag, labels=catalogue, has_clinician: bool = True) -> str:
+    """A calm note for the patient about a `lasting` flag; urgent kinds get crisis help instead.
+
+    It says a clinic will see it only when a clinician is in the patient's care team."""
     if flag.kind != LASTING:
         raise ValueError(f"patient_message is for lasting flags, not {flag.kind!r}")
     label = labels.symptom(flag.symptom).label
     expected = f" It {flag.expected}." if flag.expected else ""
-    return (f"{label} is lasting longer than usual.{expected} "
-            "Your clinic will see this in your diary.")
+    seen = ("Your clinic will see this in your diary." if has_clinician else
+            "No clinic sees this diary, so if it worries you, call your own doctor.")
+    return f"{label} is lasting longer than usual.{expected} {seen}"
 
 
 def is_lasting(end: datetime, at: datetime, severity: int, flag_after_hours: int) -> bool:
@@ -238,6 +259,24 @@ def _safety_flags(end, ordered):
     evidence = [c for c in ordered if c.safety == "yes"]
     if evidence:
         yield Flag(kind=SAFETY, symptom=None, **_span(end, evidence))
+
+
+def _safety_unanswered_flags(end, ordered):
+    evidence = [c for c in ordered if c.safety == "unsaid"]
+    if evidence:
+        yield Flag(kind=SAFETY_UNANSWERED, symptom=None, **_span(end, evidence))
+
+
+def urgent_reasons(checkin: CheckinFacts) -> tuple[str, ...]:
+    """Why one check-in is urgent on its own, in words for a clinician's chart; () when it is not."""
+    reasons = []
+    if checkin.safety == "yes":
+        reasons.append("yes to the safety question")
+    if checkin.mood <= LOW_MOOD_AT_MOST:
+        reasons.append(f"mood {checkin.mood}")
+    reasons += [f"{catalogue.symptom(code).label}: Very severe" for code in catalogue.CODES
+                if is_severe(checkin.severity(code))]
+    return tuple(reasons)
 
 
 def _symptom_flag(kind, code, end, evidence, flag_after_hours=None) -> Flag:

@@ -1,7 +1,9 @@
 """Check-in reminders as an .ics file: the phone's own calendar keeps them and raises the alarms,
 which is more dependable than web push.
 
-Times are written in UTC (a trailing Z) so each phone shows them in its own zone.
+Times are written in UTC (a trailing Z) so each phone shows them in its own zone. Each event
+carries the infusion's "Check in now" address (its URL, and in its description, which is what
+most phones make tappable), and events already past are left out of a new download.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -16,14 +18,26 @@ ALARM_AT_START = timedelta(0)
 DESCRIPTION = "Open your diary and record how you feel."
 
 
-def reminders_ics(*, infusion_id: int, end: datetime, host: str, now: datetime) -> bytes:
+def reminders_ics(*, infusion_id: int, end: datetime, host: str, now: datetime,
+                  check_in_url: str | None = None) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
-    for hours in SLOT_HOURS:
-        calendar.add_component(_reminder(infusion_id, _utc(end), hours, host, _utc(now)))
+    for hours in upcoming_hours(end, now):
+        calendar.add_component(_reminder(infusion_id, _utc(end), hours, host, _utc(now),
+                                         check_in_url))
     return calendar.to_ical()
+
+
+def upcoming_hours(end: datetime, now: datetime) -> list[int]:
+    """The suggested check-ins still to come: a reminder for a time already past only clutters
+    the phone's calendar."""
+    return [hours for hours in SLOT_HOURS if _utc(end) + timedelta(hours=hours) >= _utc(now)]
+
+
+def description(check_in_url: str | None) -> str:
+    return f"{DESCRIPTION} Check in now: {check_in_url}" if check_in_url else DESCRIPTION
 
 
 def reminder_uid(infusion_id: int, hours: int, host: str) -> str:
@@ -31,14 +45,17 @@ def reminder_uid(infusion_id: int, hours: int, host: str) -> str:
     return f"infusion-{infusion_id}-hour-{hours}@{host}"
 
 
-def _reminder(infusion_id: int, end: datetime, hours: int, host: str, now: datetime) -> Event:
+def _reminder(infusion_id: int, end: datetime, hours: int, host: str, now: datetime,
+              check_in_url: str | None) -> Event:
     event = Event()
     event.add("uid", reminder_uid(infusion_id, hours, host))
     event.add("dtstamp", now)
     event.add("dtstart", end + timedelta(hours=hours))
     event.add("duration", EVENT_LENGTH)
     event.add("summary", f"Diary check-in (hour {hours})")
-    event.add("description", DESCRIPTION)
+    event.add("description", description(check_in_url))
+    if check_in_url:
+        event.add("url", check_in_url)
     event.add("transp", "TRANSPARENT")
     event.add_component(_alarm(hours))
     return event

@@ -23,9 +23,16 @@ INFUSION_NOTE_MAX_LENGTH = 200
 INFUSION_NOTE_TOO_LONG = "Please keep the note under 200 characters."
 
 SLOT_HOURS = (1, 2, 4, 8, 12, 24)
-SLOT_BOUNDS_HOURS = ((0.5, 1.5), (1.5, 3), (3, 6), (6, 10), (10, 18), (18, 26))
-"""Each slot's range: midpoints between neighbours, so a check-in counts for at most one slot.
-Ranges are [from, to) except the last, which includes its end like the 26-hour acceptance limit."""
+SLOT_TOLERANCE_HOURS = (0.5, 0.5, 1, 1.5, 2, 2)
+"""How far from its due time a check-in still counts for a slot: a check-in at hour 6 is not the
+hour-8 one. Wider for later slots, which fall in the evening or the night."""
+SLOT_BOUNDS_HOURS = tuple((hours - tolerance, hours + tolerance)
+                          for hours, tolerance in zip(SLOT_HOURS, SLOT_TOLERANCE_HOURS))
+"""Each slot's range, [from, to) except the last, which includes its end like the 26-hour
+acceptance limit. Ranges never overlap, so a check-in counts for at most one slot."""
+SLOT_STATES = ("done", "missed", "not_recorded", "now", "next", "later")
+SLOT_STATE_WORDS = {"done": "Done", "missed": "Missed", "not_recorded": "Not recorded",
+                    "now": "Due now", "next": "Next", "later": "Later"}
 
 DURING_INFUSION = "During infusion"
 
@@ -122,7 +129,16 @@ class InfusionWindow:
 
 @dataclass(frozen=True)
 class Slot:
-    """A suggested check-in; `state` is "done", "missed", "next" or "later"."""
+    """A suggested check-in; `state` is one of SLOT_STATES:
+
+    - "done": a check-in inside the slot's range;
+    - "missed": its range passed without one;
+    - "not_recorded": its range had passed already when the infusion was recorded, so nobody
+      could have checked in on time (an infusion recorded after the fact);
+    - "now": its range is open and its due time has come;
+    - "next": the first slot still to come, its due time in the future;
+    - "later": the ones after it.
+    """
 
     hours: int
     due_at: datetime
@@ -138,13 +154,17 @@ class Slot:
         return now > self.ends_at or (now == self.ends_at and not self.includes_end)
 
 
-def slots(end: datetime, checkin_times: Iterable[datetime], now: datetime) -> list[Slot]:
-    """Each suggested check-in with its state, so the page can show what is done, missed and next."""
+def slots(end: datetime, checkin_times: Iterable[datetime], now: datetime,
+          recorded_at: datetime | None = None) -> list[Slot]:
+    """Each suggested check-in with its state, so the page can show what is done, missed and next.
+
+    `recorded_at` is when the infusion was recorded: slots already over by then are "not_recorded",
+    never "missed". The "next" slot's due time is never in the past."""
     times = list(checkin_times)
     result: list[Slot] = []
     next_given = False
     for slot in _empty_slots(end):
-        state = _state(slot, times, now, next_given)
+        state = _state(slot, times, now, recorded_at, next_given)
         next_given = next_given or state == "next"
         result.append(replace(slot, state=state))
     return result
@@ -181,10 +201,13 @@ def _empty_slots(end: datetime) -> list[Slot]:
     ]
 
 
-def _state(slot: Slot, times: list[datetime], now: datetime, next_given: bool) -> str:
+def _state(slot: Slot, times: list[datetime], now: datetime, recorded_at: datetime | None,
+           next_given: bool) -> str:
     if any(slot.contains(at) for at in times):
         return "done"
     if slot.has_passed(now):
-        return "missed"
+        return "not_recorded" if recorded_at and slot.has_passed(recorded_at) else "missed"
+    if slot.due_at <= now:
+        return "now"
     return "later" if next_given else "next"
 

@@ -3,12 +3,14 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ..rules import clock, passwords
+from ..rules import clock, contact, passwords
 from ..rules.errors import FieldError
 from ..rules.tokens import new_token, token_hash
 from ..store import accounts as store
 from ..store import audit
+from ..store import devices as device_store
 from ..store.db import write
+from . import alerts
 
 ROLES = ("patient", "clinician", "caregiver")
 
@@ -249,6 +251,7 @@ def reset_password(token: str, password: str, address: str) -> bool:
             return False
         store.set_password_hash(tx, row["user_id"], passwords.hash_password(password))
         store.end_sessions_of_user(tx, row["user_id"], now)
+        device_store.end_devices_of_user(tx, row["user_id"], now, "password_reset")
         store.end_password_resets_of_user(tx, row["user_id"], now)
         store.clear_throttle(tx, _account_key(store.user_by_id(row["user_id"])["email"]))
         audit.record("password_reset", "ok", at=clock.db_now(), actor_id=row["user_id"], address=address, conn=tx)
@@ -269,16 +272,57 @@ def change_password(user_id: int, current: str, new: str, keep_session: str) -> 
     with write() as tx:
         store.set_password_hash(tx, user_id, passwords.hash_password(new))
         store.end_sessions_of_user(tx, user_id, now, keep=token_hash(keep_session))
+        device_store.end_devices_of_user(tx, user_id, now, "password_changed")
         store.end_password_resets_of_user(tx, user_id, now)
         audit.record("password_changed", "ok", at=clock.db_now(), actor_id=user_id, conn=tx)
 
 
-def save_settings(user_id: int, time_zone: str, share_by_default: bool) -> None:
+def save_settings(user_id: int, time_zone: str, share_by_default: bool,
+                  tell_caregivers: bool = False) -> None:
     if not clock.is_time_zone(time_zone):
         raise AccountError("time_zone", "Choose a time zone from the list.")
     with write() as tx:
         store.update_settings(tx, user_id, time_zone=time_zone, share_by_default=share_by_default)
+        store.set_tell_caregivers(tx, user_id, tell_caregivers)
         audit.record("settings_changed", "ok", at=clock.db_now(), actor_id=user_id, conn=tx)
+
+
+def save_clinician_settings(user_id: int, phone: str, email_flags: bool) -> None:
+    """The phone patients see for their clinic, and whether flags reach this clinician by e-mail."""
+    phone = phone.strip()
+    problem = contact.phone_problem(phone)
+    if problem:
+        raise AccountError("phone", problem)
+    with write() as tx:
+        store.update_clinician_settings(tx, user_id, phone=phone, email_flags=email_flags)
+        audit.record("settings_changed", "ok", at=clock.db_now(), actor_id=user_id, conn=tx)
+
+
+RESET_EMAIL_EVERY = timedelta(minutes=5)
+
+
+def email_password_reset(email: str, minutes: int, link_for) -> None:
+    """"Forgot your password?": a reset link by e-mail when the address has an account; the
+    person asking is told the same either way. One e-mail every 5 minutes at most, so the form
+    cannot flood someone's inbox."""
+    user = store.user_by_email(email.strip())
+    now = clock.now()
+    if user is None or store.recent_password_reset(user["id"],
+                                                    clock.to_db(now - RESET_EMAIL_EVERY)):
+        with write() as tx:
+            audit.record("password_reset_email", "not_sent", at=clock.to_db(now),
+                         actor_id=user["id"] if user else None, conn=tx)
+        return
+    token = new_token()
+    with write() as tx:
+        store.end_password_resets_of_user(tx, user["id"], clock.to_db(now))
+        store.insert_password_reset(
+            tx, token_hash=token_hash(token), user_id=user["id"], created_at=clock.to_db(now),
+            expires_at=clock.to_db(now + timedelta(minutes=minutes)))
+        alerts.queue_password_reset(user["id"], token_hash(token), link_for(token), minutes,
+                                    conn=tx)
+        audit.record("password_reset_email", "queued", at=clock.to_db(now), actor_id=user["id"],
+                     conn=tx)
 
 
 def start_session(user_id: int, previous_token: str | None) -> str:
@@ -328,3 +372,8 @@ def session_user(token: str, idle: timedelta, absolute: timedelta) -> SessionChe
 
 def user(user_id: int):
     return store.user_by_id(user_id)
+
+
+def account_throttle_keys(user_row) -> list[str]:
+    """The counts a full sign-in (the right password, or a passkey) starts again."""
+    return [_account_key(user_row["email"]), f"device:{user_row['id']}"]

@@ -83,6 +83,20 @@ def queue_flag_alerts(tx, *, flag_id: int, patient_id: int, urgent: bool, event:
         queued += store.enqueue(tx, dedupe_key=f"flag-event:{event_id}:webhook",
                                 channel=rules.WEBHOOK, due_at=at, next_attempt_at=at,
                                 **common) is not None
+    if config.email_on and urgent:
+        queued += _queue_caregiver_notices(tx, patient_id, flag_id, event_id, at)
+    return queued
+
+
+def _queue_caregiver_notices(tx, patient_id: int, flag_id: int, event_id: int, at: str) -> int:
+    """"Tell my caregivers when my care team is alerted": only if the patient turned it on."""
+    queued = 0
+    for caregiver in store.caregivers_to_tell(tx, patient_id):
+        queued += store.enqueue(
+            tx, dedupe_key=f"flag-event:{event_id}:caregiver:{caregiver['id']}",
+            channel=rules.EMAIL, kind=rules.CAREGIVER_NOTICE, recipient_id=caregiver["id"],
+            patient_id=patient_id, flag_id=flag_id, flag_event_id=event_id, payload={},
+            created_at=at, due_at=at, next_attempt_at=at) is not None
     return queued
 
 
@@ -336,6 +350,9 @@ def _compose(config: rules.AlertSettings, batch: list) -> rules.Message:
     if first["kind"] == rules.PASSWORD_RESET:
         payload = json.loads(first["payload"])
         return rules.password_reset_message(payload["link"], payload["minutes"])
+    if first["kind"] == rules.CAREGIVER_NOTICE:
+        name = store.patient_names(get_db(), [first["patient_id"]]).get(first["patient_id"])
+        return rules.caregiver_message(name)
     names = (store.patient_names(get_db(), [row["patient_id"] for row in batch])
              if config.include_name else {})
     if first["kind"] == rules.URGENT_FLAG:

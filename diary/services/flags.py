@@ -4,6 +4,8 @@ The rules themselves are diary.rules.flags (pure); this module loads their input
 and keeps each flag's history: raised, updated, withdrawn, acknowledged, reopened.
 """
 
+from datetime import timedelta
+
 from ..rules import catalogue, clock, flags
 from ..rules.errors import FieldError
 from ..rules.schedule import InfusionWindow
@@ -99,20 +101,38 @@ def recompute_patient(tx, patient_id: int) -> None:
             recompute(tx, infusion["id"])
 
 
-def acknowledge(clinician_id: int, flag_row, note: str) -> bool:
+def acknowledge(clinician_id: int, flag_row, note: str, note_for_patient: bool = False) -> bool:
     note = catalogue.plain_line_breaks(note)
     if len(note) > flags.ACKNOWLEDGE_NOTE_MAX_LENGTH:
         raise FlagError("note", flags.ACKNOWLEDGE_NOTE_TOO_LONG)
     now = clock.to_db(clock.now())
     with write() as tx:
         done = store.acknowledge(tx, flag_row["id"], by=clinician_id, note=note.strip() or None,
-                                 at=now)
+                                 note_for_patient=note_for_patient and bool(note.strip()), at=now)
         if done:
             store.add_event(tx, flag_row["id"], "acknowledged", now, clinician_id,
                             note.strip() or None)
             care_store.refresh_care_lists(tx, flag_row["patient_id"])
         audit.record("flag_acknowledged", "ok" if done else "not_open", at=clock.db_now(), actor_id=clinician_id,
                      patient_id=flag_row["patient_id"], subject=f"flag:{flag_row['id']}", conn=tx)
+    return done
+
+
+REOPEN_WITHIN = timedelta(hours=24)
+
+
+def reopen(clinician_id: int, flag_row) -> bool:
+    """"Reopen": undo an acknowledgement made in the last 24 hours; the flag is open again."""
+    now = clock.now()
+    with write() as tx:
+        done = store.reopen(tx, flag_row["id"], at=clock.to_db(now),
+                            acknowledged_since=clock.to_db(now - REOPEN_WITHIN))
+        if done:
+            store.add_event(tx, flag_row["id"], "reopened", clock.to_db(now), clinician_id)
+            care_store.refresh_care_lists(tx, flag_row["patient_id"])
+        audit.record("flag_reopened", "ok" if done else "not_reopenable", at=clock.to_db(now),
+                     actor_id=clinician_id, patient_id=flag_row["patient_id"],
+                     subject=f"flag:{flag_row['id']}", conn=tx)
     return done
 
 

@@ -31,6 +31,22 @@ def update_settings(conn, user_id: int, *, time_zone: str, share_by_default: boo
     )
 
 
+def update_clinician_settings(conn, user_id: int, *, phone: str, email_flags: bool) -> None:
+    conn.execute("UPDATE users SET phone = ?, email_flags = ? WHERE id = ?",
+                 (phone, int(email_flags), user_id))
+
+
+def set_tell_caregivers(conn, user_id: int, on: bool) -> None:
+    conn.execute("UPDATE users SET tell_caregivers = ? WHERE id = ?", (int(on), user_id))
+
+
+def recent_password_reset(user_id: int, since: str) -> bool:
+    return get_db().execute(
+        "SELECT 1 FROM password_resets WHERE user_id = ? AND created_at > ? LIMIT 1",
+        (user_id, since),
+    ).fetchone() is not None
+
+
 def insert_session(conn, *, session_hash, user_id, at) -> None:
     conn.execute(
         "INSERT INTO sessions (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",

@@ -28,7 +28,7 @@ def record_views(actor_id: int, patient_ids, subject: str, address, at: str) -> 
 def for_patient_views(patient_id: int, limit: int = 200):
     """Who other than the patient looked at this patient's diary, newest first."""
     return get_db().execute(
-        "SELECT audit.at, audit.action, audit.outcome, users.name, users.role"
+        "SELECT audit.at, audit.action, audit.outcome, audit.actor_id, users.name, users.role"
         " FROM audit JOIN users ON users.id = audit.actor_id"
         " WHERE audit.patient_id = ? AND audit.actor_id != ? AND audit.action LIKE 'view%'"
         " ORDER BY audit.at DESC, audit.id DESC LIMIT ?",
@@ -42,4 +42,13 @@ def recorded_since(action: str, outcome: str, address: str | None, since: str) -
         "SELECT 1 FROM audit WHERE action = ? AND outcome = ? AND address IS ? AND at > ?"
         " AND actor_id IS NULL LIMIT 1",
         (action, outcome, address, since),
+    ).fetchone() is not None
+
+
+def viewed_since(actor_id: int, patient_id: int, since: str) -> bool:
+    """Whether this person opened this patient's diary (not only a list) after `since`."""
+    return get_db().execute(
+        "SELECT 1 FROM audit WHERE actor_id = ? AND patient_id = ? AND action = 'view_diary'"
+        " AND outcome = 'ok' AND at >= ? LIMIT 1",
+        (actor_id, patient_id, since),
     ).fetchone() is not None

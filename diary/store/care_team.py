@@ -181,6 +181,37 @@ def checkin_times_of(infusion_ids, shared_only: bool):
     ).fetchall()
 
 
+def clinic_contacts(patient_id: int):
+    """The clinicians in this patient's care team, with the phone they give patients."""
+    return get_db().execute(
+        "SELECT users.name, users.phone FROM care_team JOIN users ON users.id = care_team.member_id"
+        " WHERE care_team.patient_id = ? AND care_team.role = 'clinician'"
+        " AND care_team.ended_at IS NULL ORDER BY users.name",
+        (patient_id,),
+    ).fetchall()
+
+
+def latest_shared_checkins_of(patient_ids):
+    """Each patient's newest shared check-in (mood, time, and its infusion's end), in one query."""
+    return get_db().execute(
+        "SELECT patient_id, at, mood, ends_at FROM (SELECT live_checkins.patient_id,"
+        " live_checkins.at, live_checkins.mood, live_infusions.ends_at, row_number() OVER"
+        " (PARTITION BY live_checkins.patient_id ORDER BY live_checkins.at DESC,"
+        " live_checkins.id DESC) AS newest FROM live_checkins"
+        " JOIN live_infusions ON live_infusions.id = live_checkins.infusion_id"
+        " WHERE live_checkins.shared = 1"
+        " AND live_checkins.patient_id IN (SELECT value FROM json_each(:ids))) WHERE newest = 1",
+        {"ids": json.dumps(list(patient_ids))},
+    ).fetchall()
+
+
+def has_caregiver(patient_id: int) -> bool:
+    return get_db().execute(
+        "SELECT 1 FROM care_team WHERE patient_id = ? AND role = 'caregiver' AND ended_at IS NULL"
+        " LIMIT 1", (patient_id,)
+    ).fetchone() is not None
+
+
 def has_clinician(patient_id: int) -> bool:
     return get_db().execute(
         "SELECT 1 FROM care_team WHERE patient_id = ? AND role = 'clinician' AND ended_at IS NULL"

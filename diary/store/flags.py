@@ -38,14 +38,38 @@ def set_state(conn, flag_id: int, state: str, at: str) -> None:
     conn.execute("UPDATE flags SET state = ?, updated_at = ? WHERE id = ?", (state, at, flag_id))
 
 
-def acknowledge(conn, flag_id: int, *, by, note, at) -> bool:
+def acknowledge(conn, flag_id: int, *, by, note, note_for_patient: bool, at) -> bool:
     return conn.execute(
         "UPDATE flags SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?,"
-        " acknowledged_note = ?, acknowledged_latest_at = latest_at,"
+        " acknowledged_note = ?, note_for_patient = ?, acknowledged_latest_at = latest_at,"
         " acknowledged_peak_severity = peak_severity, updated_at = ?"
         " WHERE id = ? AND state = 'open'",
-        (at, by, note, at, flag_id),
+        (at, by, note, int(note_for_patient), at, flag_id),
     ).rowcount == 1
+
+
+def reopen(conn, flag_id: int, *, acknowledged_since: str, at: str) -> bool:
+    """Undo an acknowledgement made after `acknowledged_since`; older ones stay as they are."""
+    return conn.execute(
+        "UPDATE flags SET state = 'open', acknowledged_at = NULL, acknowledged_by = NULL,"
+        " acknowledged_note = NULL, note_for_patient = 0, acknowledged_latest_at = NULL,"
+        " acknowledged_peak_severity = NULL, updated_at = ?"
+        " WHERE id = ? AND state = 'acknowledged' AND acknowledged_at >= ?",
+        (at, flag_id, acknowledged_since),
+    ).rowcount == 1
+
+
+def recently_acknowledged(member_id: int, since: str, limit: int):
+    """Flags of this clinician's patients acknowledged after `since`, newest first: they may
+    still be reopened."""
+    return get_db().execute(
+        "SELECT flags.*, patients.name AS patient_name, clinicians.name AS acknowledged_by_name"
+        " FROM flags JOIN users AS patients ON patients.id = flags.patient_id"
+        " LEFT JOIN users AS clinicians ON clinicians.id = flags.acknowledged_by"
+        f" WHERE flags.state = 'acknowledged' AND flags.acknowledged_at >= :since"
+        f" AND flags.patient_id IN ({CLINICIAN_OF}) ORDER BY flags.acknowledged_at DESC LIMIT :limit",
+        {"member": member_id, "since": since, "limit": limit},
+    ).fetchall()
 
 
 def add_event(conn, flag_id: int, event: str, at: str, actor_id=None, note=None) -> None:

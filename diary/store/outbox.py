@@ -40,6 +40,17 @@ def clinicians_of_patient(conn, patient_id: int):
     ).fetchall()
 
 
+def caregivers_to_tell(conn, patient_id: int):
+    """The patient's caregivers today, when the patient chose to tell them of alerts."""
+    return conn.execute(
+        "SELECT members.id FROM care_team JOIN users AS members ON members.id = care_team.member_id"
+        " JOIN users AS patients ON patients.id = care_team.patient_id"
+        " WHERE care_team.patient_id = ? AND care_team.role = 'caregiver'"
+        " AND care_team.ended_at IS NULL AND patients.tell_caregivers = 1 ORDER BY members.id",
+        (patient_id,),
+    ).fetchall()
+
+
 def enqueue(conn, *, dedupe_key: str, channel: str, kind: str, recipient_id=None,
             patient_id=None, flag_id=None, flag_event_id=None, payload: dict | None = None,
             created_at: str, due_at: str, next_attempt_at: str) -> int | None:

@@ -48,6 +48,8 @@ def init_app(app: Flask) -> None:
     for blueprint in (pages.bp, auth.bp, patient.bp, clinician.bp, caregiver.bp, reader.bp,
                       care_team.bp):
         app.register_blueprint(blueprint)
+    from . import passkeys, phones; app.register_blueprint(passkeys.bp); app.register_blueprint(phones.bp)  # noqa: E702
+    from . import course, exports; app.register_blueprint(course.bp); app.register_blueprint(exports.bp)  # noqa: E702
     errors.init_app(app)
     headers.init_app(app)
     assets.init_app(app)

@@ -6,9 +6,10 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user, login_required
 from itsdangerous import BadData, URLSafeSerializer
 
-from ..services import accounts
+from ..services import accounts, alerts
 from . import sessions
-from .forms import (ChangePasswordForm, EmptyForm, RegisterForm, ResetPasswordForm, SignInForm,
+from .forms import (ChangePasswordForm, EmptyForm, ForgotPasswordForm, RegisterForm,
+                    ResetPasswordForm, SignInForm,
                     show_error)
 from .guards import safe_next
 
@@ -49,7 +50,7 @@ def sign_in():
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(safe_next(form.next.data) or url_for("pages.home"))
+        return redirect(sessions.landing(form.next.data))
     wait_minutes = 0
     if form.validate_on_submit():
         config = current_app.config
@@ -59,15 +60,16 @@ def sign_in():
             per_address=config["SIGNIN_FAILURES_PER_ADDRESS"], known_device=_known_device(),
         )
         if result.user is not None:
-            sessions.start(result.user)
-            response = redirect(safe_next(form.next.data) or url_for("pages.home"))
+            sessions.start(result.user, remember=form.keep_signed_in.data)
+            response = redirect(sessions.landing(form.next.data))
             _remember_device(response, result.user)
             return response
         wait_minutes = result.wait_minutes
         if not wait_minutes:
             form.password.errors.append("Wrong email or password.")
     status = 429 if wait_minutes else (400 if form.errors else 200)
-    return render_template("auth/sign_in.html", form=form, wait_minutes=wait_minutes), status
+    return render_template("auth/sign_in.html", form=form, wait_minutes=wait_minutes,
+                           mail_on=alerts.mail_configured()), status
 
 
 def _device_cookie_name() -> str:
@@ -98,6 +100,21 @@ def _remember_device(response, user) -> None:
         path="/", secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
         samesite="Lax",
     )
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """"Forgot your password?": a link by e-mail, with the same answer whether or not the
+    address has an account. Without a mail server the clinic makes links instead."""
+    if not alerts.mail_configured():
+        return render_template("auth/forgot.html", form=None), 404
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.email_password_reset(
+            form.email.data, current_app.config["PASSWORD_RESET_MINUTES"],
+            lambda token: url_for("auth.reset_password", token=token, _external=True))
+        return render_template("auth/forgot_sent.html", email=form.email.data)
+    return render_template("auth/forgot.html", form=form)
 
 
 @bp.route("/sign-out", methods=["POST"])

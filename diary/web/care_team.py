@@ -10,7 +10,7 @@ from flask_login import current_user
 from .. import access
 from ..services import accounts
 from ..services import care_team as care
-from . import sessions
+from . import sessions, timeline
 from .forms import EmptyForm, RegisterForm, pressed, show_error
 from .guards import role_required
 
@@ -97,20 +97,28 @@ def revoke_invitation(invitation_id):
                     else url_for("clinician.patients"))
 
 
-@bp.route("/care-team/members/<int:membership_id>/revoke", methods=["POST"])
+@bp.route("/care-team/members/<int:membership_id>/revoke", methods=["GET", "POST"])
 @role_required("patient")
 def revoke_member(membership_id):
+    """GET asks first, on a page that says what will happen; the button there POSTs."""
     row = access.own_membership(current_user, membership_id)
+    if request.method == "GET":
+        member = next(m for m in access.care_team(current_user) if m["id"] == row["id"])
+        return render_template("team/confirm_revoke.html", member=member, form=EmptyForm())
     if pressed():
         care.remove_member(current_user, row)
         flash("Removed from your care team. They can no longer see your diary.", "success")
     return redirect(url_for("team.care_team"))
 
 
-@bp.route("/care-team/leave/<int:patient_id>", methods=["POST"])
+@bp.route("/care-team/leave/<int:patient_id>", methods=["GET", "POST"])
 @role_required("clinician", "caregiver")
 def leave(patient_id):
+    """GET asks first, on a page that says what will happen; the button there POSTs."""
     row = access.membership_as_member(current_user, patient_id)
+    if request.method == "GET":
+        patient = access.patient(access.scope_for(current_user, patient_id))
+        return render_template("team/confirm_leave.html", patient=patient, form=EmptyForm())
     if pressed():
         care.leave(current_user, row)
         flash("You have left this care team.", "success")
@@ -120,8 +128,8 @@ def leave(patient_id):
 @bp.route("/care-team/seen")
 @role_required("patient")
 def seen():
-    return render_template("team/seen.html", views=access.who_has_seen(current_user),
-                           zone=current_user.time_zone)
+    return render_template("team/seen.html", groups=timeline.seen_groups(
+        access.who_has_seen(current_user), current_user.time_zone))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -115,7 +115,8 @@ def main() -> None:
             print(f"  {role:10} {user.email:28} {user.name}")
         notes = {"Alex Rivera": "finished infusion, all six check-ins, shares with Jordan",
                  "Sam Chen": "infusion 5 hours ago, three check-ins, an open 'lasting' flag",
-                 "Riley Morgan": "an urgent low-mood flag, acknowledged by Dr Okafor"}
+                 "Riley Morgan": "an urgent low-mood flag, acknowledged by Dr Okafor, and a "
+                                 "declined safety answer to follow up"}
         for patient in made["patients"]:
             print(f"  {'patient':10} {patient.email:28} {patient.name}: {notes[patient.name]}")
         print()

@@ -93,6 +93,7 @@ def _error_page(code: int, reference: str | None = None):
     heading, message = ERROR_WORDS.get(code, ("That did not work", "Please go back and try again."))
     if "_login_user" not in g:
         g._login_user = AnonymousUserMixin()
+    g.error_page = True
     return render_template(
         "errors/error.html", code=code, heading=heading, message=message, reference=reference
     ), code

@@ -3,16 +3,42 @@
 import re
 
 from flask import flash, request
-from flask_wtf import FlaskForm
+from flask_wtf import FlaskForm as _FlaskForm
 from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
                      PasswordField, RadioField, SelectField, StringField, TextAreaField)
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, StopValidation, ValidationError
 
-from ..rules import catalogue, clock, flags, passwords, schedule
+from ..rules import catalogue, clock, contact, flags, passwords, schedule
 from ..rules.errors import FieldError
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _HiddenWithoutId(HiddenInput):
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", False)
+        return super().__call__(field, **kwargs)
+
+
+class _TokenField(CSRFTokenField):
+    """The CSRF token, rendered without an id: a page with several forms has one token in each,
+    and ids must be unique on a page (labels and screen readers rely on them)."""
+
+    widget = _HiddenWithoutId()
+
+
+class _CSRF(_FlaskForm.Meta.csrf_class):
+    field_class = _TokenField
+
+
+class FlaskForm(_FlaskForm):
+    """Every form of the app: Flask-WTF's, with a CSRF token that carries no id."""
+
+    class Meta:
+        csrf_class = _CSRF
 
 
 def email_address(form, field):
@@ -79,6 +105,7 @@ class SignInForm(FlaskForm):
         "Password", validators=[DataRequired("Enter your password."), Length(max=passwords.MAX_LENGTH)]
     )
     next = HiddenField()
+    keep_signed_in = BooleanField("Keep me signed in on this phone")
 
 
 class ResetPasswordForm(PasswordPairMixin, FlaskForm):
@@ -211,7 +238,7 @@ class CheckinFormBase(FlaskForm):
                            message=catalogue.CHECKIN_NOTE_TOO_LONG)],
     )
     shared = BooleanField("Share with my caregivers")
-    note_private = BooleanField("Keep this note private")
+    note_private = BooleanField("Hide this note from my caregivers")
     safety = RadioField(
         flags.SAFETY_QUESTION, validate_choice=False,
         choices=[SelectChoice(value, label) for value, label in flags.SAFETY_LABELS.items()],
@@ -257,6 +284,7 @@ CheckinForm = _add_symptom_fields(type("CheckinForm", (CheckinFormBase,), {}))
 
 class SettingsForm(TimeZoneMixin, FlaskForm):
     share_by_default = BooleanField("Share new check-ins with my caregivers")
+    tell_caregivers = BooleanField("Tell my caregivers when my care team is alerted")
 
 
 class ShareForm(FlaskForm):
@@ -268,6 +296,28 @@ class AcknowledgeForm(FlaskForm):
         "Note (optional)", filters=[one_line_break],
         validators=[Length(max=flags.ACKNOWLEDGE_NOTE_MAX_LENGTH,
                            message=flags.ACKNOWLEDGE_NOTE_TOO_LONG)],
+    )
+    note_for_patient = BooleanField("Show this note to the patient")
+    confirmed = HiddenField()
+
+
+class ClinicianSettingsForm(FlaskForm):
+    phone = StringField("Phone for patients", filters=[lambda text: (text or "").strip()],
+                        validators=[Length(max=contact.PHONE_MAX_LENGTH,
+                                           message=contact.PHONE_PROBLEM)])
+    email_flags = BooleanField("E-mail me about flags")
+
+    def validate_phone(self, field):
+        problem = contact.phone_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."),
+                    Length(max=254, message="Use at most 254 characters."), email_address],
     )
 
 

@@ -11,7 +11,7 @@ from .. import access
 from ..rules import catalogue, clock, flags, reminders as calendar
 from ..services import accounts, entries
 from ..store.db import StoreBusy
-from . import timeline
+from . import kept_answers, timeline
 from .forms import CheckinForm, EmptyForm, InfusionForm, SettingsForm, ShareForm, pressed, show_error
 from .guards import role_required
 
@@ -43,8 +43,19 @@ def diary():
     earlier = rows[1:] if current else rows
     return render_template(
         "patient/diary.html", current=current, earlier=earlier, zone=current_user.time_zone,
-        chart=_chart(current) if current else None,
+        chart=_chart(current) if current else None, **_care_words(scope),
+        has_caregiver=access.has_caregiver(scope),
     )
+
+
+def _care_words(scope) -> dict:
+    """What the patient's pages say about their clinic: who it is, and whether anyone looked."""
+    return {
+        "clinic": access.clinic_contacts(current_user),
+        "has_clinician": access.has_clinician(scope),
+        "flag_states": timeline.flag_states(access.own_flags(scope), current_user.time_zone),
+        "urgent_help": access.urgent_help_due(scope),
+    }
 
 
 def _chart(view):
@@ -59,8 +70,10 @@ def infusion(infusion_id):
     if saved is not None and not 0 < saved < 2**63:
         abort(404)
     view = _view(row)
+    scope = access.require_scope(current_user, current_user.id)
     return render_template("patient/infusion.html", infusion=view, chart=_chart(view),
-                           alerts=_alerts(row, saved) if saved else None)
+                           alerts=_alerts(row, saved) if saved else None, **_care_words(scope),
+                           has_caregiver=access.has_caregiver(scope))
 
 
 def _alerts(infusion_row, checkin_id):
@@ -70,10 +83,12 @@ def _alerts(infusion_row, checkin_id):
     if checkin["infusion_id"] != infusion_row["id"]:
         return None
     raised = flags.raised_by(checkin, severities, infusion_row, access.chart_thresholds(scope))
+    has_clinician = access.has_clinician(scope)
     return {
         "urgent": [flag for flag in raised if flag.urgent],
-        "lasting": [flags.patient_message(flag) for flag in raised if not flag.urgent],
-        "has_clinician": access.has_clinician(scope),
+        "lasting": [flags.patient_message(flag, has_clinician=has_clinician)
+                    for flag in raised if flag.kind == flags.LASTING],
+        "has_clinician": has_clinician,
     }
 
 
@@ -82,14 +97,17 @@ def _infusion_input(form):
 
 
 @bp.route("/infusions/new", methods=["GET", "POST"])
+@kept_answers.keeps("infusion", InfusionForm)
 @role_required("patient")
 def new_infusion():
     form = InfusionForm()
     if request.method == "GET":
         form.started_at.data = _local_now()
+        kept_answers.restore(form, "infusion")
     if form.validate_on_submit():
         try:
-            infusion_id = entries.record_infusion(current_user.id, _infusion_input(form))
+            infusion_id = kept_answers.saving(
+                lambda: entries.record_infusion(current_user.id, _infusion_input(form)))
         except entries.EntryError as error:
             show_error(form, error)
         else:
@@ -100,6 +118,7 @@ def new_infusion():
 
 
 @bp.route("/infusions/<int:infusion_id>/edit", methods=["GET", "POST"])
+@kept_answers.keeps("infusion", InfusionForm)
 @role_required("patient")
 def edit_infusion(infusion_id):
     row = access.changeable_infusion(current_user, infusion_id)
@@ -107,9 +126,12 @@ def edit_infusion(infusion_id):
         "started_at": clock.local_input_value(clock.from_db(row["started_at"]), current_user.time_zone),
         "length_minutes": row["length_minutes"], "note": row["note"],
     })
+    if request.method == "GET":
+        kept_answers.restore(form, "infusion")
     if form.validate_on_submit():
         try:
-            entries.correct_infusion(current_user.id, row, _infusion_input(form))
+            kept_answers.saving(
+                lambda: entries.correct_infusion(current_user.id, row, _infusion_input(form)))
         except entries.EntryError as error:
             show_error(form, error)
         else:
@@ -140,6 +162,7 @@ def _checkin_input(form):
 
 
 @bp.route("/infusions/<int:infusion_id>/check-in", methods=["GET", "POST"])
+@kept_answers.keeps("check-in", CheckinForm)
 @role_required("patient")
 def new_checkin(infusion_id):
     row = access.changeable_infusion(current_user, infusion_id)
@@ -148,16 +171,25 @@ def new_checkin(infusion_id):
         form.at.data = _local_now()
         form.shared.data = current_user.share_by_default
         form.submission_key.data = secrets.token_hex(16)
+        kept_answers.restore(form, "check-in")
     if form.validate_on_submit():
         try:
-            checkin_id = entries.save_checkin(current_user.id, row, _checkin_input(form))
+            checkin_id = kept_answers.saving(
+                lambda: entries.save_checkin(current_user.id, row, _checkin_input(form)))
         except (entries.EntryError, StoreBusy) as error:
             show_error(form, error)
         else:
             flash("Check-in saved.", "success")
             return redirect(url_for("patient.infusion", infusion_id=infusion_id, saved=checkin_id))
-    return render_template("patient/checkin_form.html", form=form, infusion=_view(row),
+    view = _view(row)
+    _ask_safety(form, first=not view.checkins)
+    return render_template("patient/checkin_form.html", form=form, infusion=view,
                            editing=None)
+
+
+def _ask_safety(form, first: bool) -> None:
+    """The first check-in after an infusion asks "Since your infusion, ..."."""
+    form.safety.label.text = flags.safety_question(first)
 
 
 def _changeable_checkin(checkin_id):
@@ -172,21 +204,25 @@ def diary_closed(closed):
 
 
 @bp.route("/check-ins/<int:checkin_id>/edit", methods=["GET", "POST"])
+@kept_answers.keeps("check-in", CheckinForm)
 @role_required("patient")
 def edit_checkin(checkin_id):
     row, infusion_row, view = _changeable_checkin(checkin_id)
     form = CheckinForm()
     if request.method == "GET":
         _fill_checkin_form(form, view, checkin_id)
+        kept_answers.restore(form, "check-in")
     if form.validate_on_submit():
         try:
-            entries.edit_checkin(current_user.id, infusion_row, row, _checkin_input(form))
+            kept_answers.saving(
+                lambda: entries.edit_checkin(current_user.id, infusion_row, row, _checkin_input(form)))
         except (entries.EntryError, StoreBusy) as error:
             show_error(form, error)
         else:
             flash("Check-in changed. The earlier answers are kept in its history.", "success")
             return redirect(url_for("patient.infusion", infusion_id=infusion_row["id"],
                                     saved=checkin_id))
+    _ask_safety(form, first=any(c.first and c.id == checkin_id for c in view.checkins))
     return render_template("patient/checkin_form.html", form=form, infusion=view, editing=row)
 
 
@@ -233,7 +269,10 @@ def set_sharing(checkin_id):
 def reminders(infusion_id):
     view = _view(access.own_infusion(current_user, infusion_id))
     host = urlsplit(current_app.config["BASE_URL"]).hostname or "diary"
-    body = calendar.reminders_ics(infusion_id=view.id, end=view.end, host=host, now=clock.now())
+    check_in_url = current_app.config["BASE_URL"].rstrip("/") + url_for(
+        "patient.new_checkin", infusion_id=view.id)
+    body = calendar.reminders_ics(infusion_id=view.id, end=view.end, host=host, now=clock.now(),
+                                  check_in_url=check_in_url)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="diary-reminders-{view.id}.ics"',
     })
@@ -246,9 +285,11 @@ def settings():
     if request.method == "GET":
         form.time_zone.data = current_user.time_zone
         form.share_by_default.data = current_user.share_by_default
+        form.tell_caregivers.data = current_user.tell_caregivers
     form.offer_time_zones(current_app.config["DEFAULT_TIME_ZONE"])
     if form.validate_on_submit():
-        accounts.save_settings(current_user.id, form.time_zone.data, form.share_by_default.data)
+        accounts.save_settings(current_user.id, form.time_zone.data, form.share_by_default.data,
+                               form.tell_caregivers.data)
         flash("Settings saved.", "success")
         return redirect(url_for("patient.settings"))
     return render_template("patient/settings.html", form=form)

@@ -1,5 +1,7 @@
 """A patient's diary as a clinician or caregiver reads it: what they see is the access module's call."""
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -50,8 +52,10 @@ def checkin(patient_id, checkin_id):
     row, severities = access.checkin(scope, checkin_id)
     infusion_row = access.infusion(scope, row["infusion_id"])
     access.record_view(scope)
-    view = timeline.infusion_view(infusion_row, [(row, severities)], current_user.time_zone,
-                                  clock.now())
+    # From every check-in this reader may see, so the first one reads "since the infusion".
+    whole = timeline.infusion_view(infusion_row, access.checkins(scope, infusion_row),
+                                   current_user.time_zone, clock.now())
+    view = replace(whole, checkins=tuple(c for c in whole.checkins if c.id == row["id"]))
     return render_template("reader/checkin.html", patient=access.patient(scope), scope=scope,
                            infusion=view, checkin=view.checkins[0])
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 
-from ..services import accounts
+from ..services import accounts, devices
+from . import kept_answers, phones
 from .extensions import login_manager
 
 
@@ -23,6 +24,9 @@ class User(UserMixin):
         self.role = row["role"]
         self.time_zone = row["time_zone"]
         self.share_by_default = bool(row["share_by_default"])
+        self.phone = row["phone"]
+        self.email_flags = bool(row["email_flags"])
+        self.tell_caregivers = bool(row["tell_caregivers"])
         self.token = token
 
     def get_id(self):
@@ -46,17 +50,34 @@ class User(UserMixin):
         return request.path
 
 
-def start(user_row) -> User:
-    """A fresh session at sign-in: the old cookie's contents are dropped and a new token issued."""
+def start(user_row, remember: bool = False) -> User:
+    """A fresh session at sign-in: the old cookie's contents are dropped and a new token issued.
+    `remember` ("Keep me signed in on this phone") keeps a patient's phone signed in too."""
     previous = current_user.token if current_user.is_authenticated else None
     session.clear()
-    user = User(user_row, accounts.start_session(user_row["id"], previous))
+    old_phone = phones.cookie_token()
+    started = devices.start_session(user_row, previous, remember=remember,
+                                    browser=request.user_agent.string,
+                                    address=request.remote_addr, replacing=old_phone)
+    user = User(user_row, started.session_token)
     login_user(user)
+    if started.device_token:
+        phones.give_cookie(started.device_token)
+    elif old_phone:
+        phones.drop_cookie()
     return user
 
 
+def landing(next_value: str | None) -> str:
+    """Where a sign-in leads: the form whose answers this browser kept, else `next`, else home."""
+    return kept_answers.landing(next_value)
+
+
 def end(user: User) -> None:
-    accounts.end_session(user.token, user.id, request.remote_addr)
+    """"Sign out": the session ends, and so does this phone's "Keep me signed in"."""
+    devices.sign_out(user.token, phones.cookie_token(), user.id, request.remote_addr)
+    if request.cookies.get(phones.cookie_name()):
+        phones.drop_cookie()
     logout_user()
     session.clear()
 
@@ -81,4 +102,5 @@ def _unauthorized():
 
 def init_app(app) -> None:
     login_manager.user_loader(_load)
+    login_manager.request_loader(phones.resume)
     login_manager.unauthorized_handler(_unauthorized)

@@ -36,8 +36,10 @@ def patient_with_two_check_ins(page, live_server, check=True):
     check_in(page, check=check, mood=6, note=SHARED_NOTE, shared=True)
     check_in(page, check=check, mood=3, note=UNSHARED_NOTE, shared=False,
              at=browser_local_time(page, hours_ago=1))
-    expect(page.get_by_role("button", name="Share this check-in")).to_have_count(1)
-    expect(page.get_by_role("button", name="Stop sharing this check-in")).to_have_count(1)
+    # No caregiver yet: no words about sharing, and nothing to share with.
+    expect(page.get_by_role("button", name=re.compile(r"[Ss]har(e|ing) this check-in"))
+           ).to_have_count(0)
+    expect(page.get_by_role("main")).not_to_contain_text("Shared with your caregivers")
     if check:
         assert_accessible(page)
     shared = dict(live_server.query("SELECT note, shared FROM checkins"))
@@ -126,12 +128,30 @@ def test_caregiver_sees_only_shared_check_ins_until_the_patient_revokes(
     assert_accessible(page)
     screenshot(page, "care-team")
     page.get_by_role("link", name="Who has seen my diary").click()
-    expect(page.get_by_role("table")).to_contain_text(f"{CAREGIVER} (caregiver)")
+    looks = page.locator("details summary").filter(has_text=CAREGIVER)
+    expect(looks).to_have_count(1)
+    expect(looks).to_contain_text(re.compile(rf"^{CAREGIVER}, \w+ \d+ \w+: \d+ looks?, "))
+    looks.click()  # the detail, one tap away
+    expect(page.locator("details[open] li").filter(has_text="opened your diary")).not_to_have_count(0)
     assert_accessible(page)
     page.get_by_role("link", name="Back to my care team").click()
 
-    # "Revoke": the caregiver's next look finds nothing.
-    page.get_by_role("button", name=f"Revoke {CAREGIVER}").click()
+    # Now there is someone to share with: the patient can change what they see.
+    nav(page, "My diary").click()
+    expect(page.get_by_role("button", name="Share this check-in")).to_have_count(1)
+    expect(page.get_by_role("button", name="Stop sharing this check-in")).to_have_count(1)
+    nav(page, "My care team").click()
+
+    # "Revoke" asks first, and says what will happen; then the caregiver's next look finds nothing.
+    page.get_by_role("link", name=f"Revoke {CAREGIVER}").click()
+    expect(heading(page)).to_have_text(f"Remove {CAREGIVER} from your care team?")
+    expect(page.get_by_role("main")).to_contain_text(
+        f"{CAREGIVER} will no longer see the check-ins you shared with them.")
+    assert_accessible(page)
+    page.get_by_role("link", name=f"Keep {CAREGIVER}").click()
+    expect(members.get_by_role("listitem")).to_have_count(1)  # keeping changed nothing
+    page.get_by_role("link", name=f"Revoke {CAREGIVER}").click()
+    page.get_by_role("button", name="Remove from my care team").click()
     expect(status(page, "Removed from your care team. They can no longer see your diary.")).to_be_visible()
     expect(members).to_contain_text("Nobody yet.")
     assert_accessible(page)

@@ -9,13 +9,22 @@ from jinja2 import Environment, FileSystemLoader
 
 from diary.rules import catalogue
 from diary.rules.chart import (
-    PLOT_LEFT, PLOT_RIGHT, SEVERITY_FILLS, SEVERITY_TEXT, CheckIn, build_chart, svg_number,
-    hour_label, hour_phrase,
+    PLOT_LEFT, PLOT_RIGHT, SEVERITY_FILLS, SEVERITY_TEXT, STRETCHED_SHARE, CheckIn, build_chart,
+    svg_number, hour_label, hour_phrase, quarter_phrase,
 )
 
 END = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-WIDTH_PER_HOUR = (PLOT_RIGHT - PLOT_LEFT) / 24
+WIDTH = PLOT_RIGHT - PLOT_LEFT
+SPLIT = PLOT_LEFT + STRETCHED_SHARE * WIDTH
+"""Where hour 4 is drawn: the first 4 hours get STRETCHED_SHARE of the width."""
+
+
+def x_at(hours, axis=24):
+    """The x of an hour on the stretched scale, computed here from its definition."""
+    if hours <= 4:
+        return PLOT_LEFT + hours / 4 * (SPLIT - PLOT_LEFT)
+    return SPLIT + (hours - 4) / (axis - 4) * (PLOT_RIGHT - SPLIT)
 
 
 def at(hours: float) -> datetime:
@@ -59,7 +68,8 @@ def test_hour_0_is_the_left_edge_and_hour_24_the_right():
     xs = [p.x for p in row(c, "nausea").points]
     assert xs == [PLOT_LEFT, PLOT_RIGHT]
     assert c.hours == 24
-    assert [t.label for t in c.ticks] == ["0h", "4h", "8h", "12h", "16h", "20h", "24h"]
+    assert [t.label for t in c.ticks] == [
+        "0h", "1h", "2h", "3h", "4h", "8h", "12h", "16h", "20h", "24h"]
     assert c.ticks[0].x == PLOT_LEFT and c.ticks[-1].x == PLOT_RIGHT
 
 
@@ -67,8 +77,7 @@ def test_axis_runs_to_26_hours_when_a_checkin_is_after_24():
     c = build_chart(END, [checkin(1, 2, nausea=1), checkin(2, 25, nausea=1)])
     assert c.hours == 26
     assert c.x_for(26) == PLOT_RIGHT
-    hour_25 = PLOT_LEFT + 25 / 26 * (PLOT_RIGHT - PLOT_LEFT)
-    assert row(c, "nausea").points[-1].x == pytest.approx(hour_25, abs=0.01)
+    assert row(c, "nausea").points[-1].x == pytest.approx(x_at(25, axis=26), abs=0.01)
     assert c.ticks[-1].x == PLOT_RIGHT
     assert "24h" in [t.label for t in c.ticks]
 
@@ -77,8 +86,7 @@ def test_checkins_during_the_infusion_are_drawn_at_hour_0():
     c = build_chart(END, [checkin(1, -0.25, nausea=2), checkin(2, 1, nausea=0)])
     assert row(c, "nausea").points[0].x == PLOT_LEFT
     assert c.table.rows[0].hour_label == "During infusion"
-    assert ("Sick to my stomach was Moderate during the infusion and had settled by hour 1."
-            in c.description)
+    assert "Sick to my stomach: Moderate during the infusion, gone by hour 1" in c.summary
 
 
 def test_only_symptoms_ever_above_none_get_rows_in_catalogue_order(chart):
@@ -88,15 +96,70 @@ def test_only_symptoms_ever_above_none_get_rows_in_catalogue_order(chart):
         "Time", "Mood", "Sick to my stomach", "Dizzy or spinning", "Headache")
 
 
-def test_band_width_is_the_threshold(chart):
-    assert row(chart, "headache").band.width == pytest.approx(12 * WIDTH_PER_HOUR, abs=0.01)
-    assert row(chart, "dizziness").band.width == pytest.approx(6 * WIDTH_PER_HOUR, abs=0.01)
-    assert row(chart, "headache").band.x == PLOT_LEFT
+def test_band_is_the_usual_time_to_settle_and_the_threshold_a_line_of_its_own(chart):
+    dizzy = row(chart, "dizziness")
+    assert dizzy.band.x == PLOT_LEFT
+    assert dizzy.band.width == pytest.approx(x_at(4) - PLOT_LEFT, abs=0.01)  # "2-4 hours"
+    assert dizzy.threshold.x == pytest.approx(x_at(6), abs=0.01)
+    assert dizzy.threshold.text.text == "Flagged after 6 h"
+    # Headache: the sources give no time to settle, so a line and no band.
+    assert row(chart, "headache").band is None
+    assert row(chart, "headache").threshold.text.text == "Flagged after 12 h"
+    svg = render(chart)
+    assert "Flagged after 6 h" in svg and "Flagged after 12 h" in svg
+    assert "Usual time to settle" in svg and ">Flagged after<" in svg
 
 
-def test_patient_thresholds_override_the_catalogue():
+def test_hard_to_think_the_issue_s_numbers_agree_in_band_line_flag_words_and_table():
+    c = build_chart(END, [checkin(1, 1, thinking=2), checkin(2, 5, thinking=1)])
+    thinking = row(c, "thinking")
+    assert thinking.band.hours == 2
+    assert thinking.threshold.hours == 4
+    assert catalogue.symptom("thinking").settles == "usually settles within about 2 hours"
+    assert c.table.notes[2] == "Usually settles within 2 h. Flagged after 4 h."
+
+
+def test_patient_thresholds_move_the_line_not_the_band():
     c = build_chart(END, sample(), thresholds={"dizziness": 2})
-    assert row(c, "dizziness").band.width == pytest.approx(2 * WIDTH_PER_HOUR, abs=0.01)
+    assert row(c, "dizziness").threshold.x == pytest.approx(x_at(2), abs=0.01)
+    assert row(c, "dizziness").threshold.text.text == "Flagged after 2 h"
+    assert row(c, "dizziness").band.width == pytest.approx(x_at(4) - PLOT_LEFT, abs=0.01)
+
+
+def test_a_threshold_past_the_axis_keeps_its_words_without_a_line():
+    c = build_chart(END, [checkin(1, 30, fatigue=1)], thresholds={"fatigue": 48})
+    assert c.hours == 30
+    assert row(c, "fatigue").threshold.x is None
+    assert row(c, "fatigue").threshold.text.text == "Flagged after 48 h"
+
+
+def test_the_caregiver_chart_has_no_threshold_lines():
+    c = build_chart(END, sample(), threshold_lines=False)
+    assert all(r.threshold is None for r in c.rows)
+    assert not any(item.kind == "threshold" for item in c.legend)
+    assert "Flagged after" not in render(c)
+    assert row(c, "dizziness").band is not None
+
+
+def test_the_first_4_hours_get_more_room_and_the_scale_says_so():
+    c = build_chart(END, sample())
+    assert c.x_for(4) - c.x_for(0) == pytest.approx(STRETCHED_SHARE * WIDTH, abs=0.01)
+    assert c.x_for(1) - c.x_for(0) > 3 * (c.x_for(24) - c.x_for(23))
+    xs = [tick.x for tick in c.ticks]
+    assert xs == sorted(xs)
+    assert "the first 4 hours are drawn wider" in " ".join(
+        line.text for line in c.axis_title_lines)
+    # Markers of check-ins an hour apart early on no longer overlap.
+    dizzy = row(c, "dizziness").points
+    assert dizzy[2].x - dizzy[1].x > 2 * dizzy[1].r
+
+
+def test_hour_labels_are_repeated_at_the_top(chart):
+    svg = render(chart)
+    for tick in chart.ticks:
+        assert svg.count(f">{tick.label}</text>") == 2, tick.label
+    first_lane = min(r.top for r in chart.rows)
+    assert chart.top_tick_label_y < first_lane < chart.tick_label_y
 
 
 def test_higher_severity_is_drawn_higher_and_larger(chart):
@@ -129,48 +192,116 @@ def test_mood_axis_is_labelled_0_5_10_with_10_at_the_top(chart):
     assert chart.mood.y_ticks[2].y < chart.mood.y_ticks[0].y
 
 
-def test_description_gives_peak_and_settled(chart):
-    sentences = chart.description
-    assert "Dizzy or spinning peaked at Moderate at hour 1 and had settled by hour 4." in sentences
-    assert "Sick to my stomach was Severe at 30 minutes and had settled by hour 1." in sentences
+def test_summary_is_one_short_line_per_symptom(chart):
+    assert chart.summary == (
+        "6 check-ins, the first at 30 minutes, the last at hour 12½",
+        "Sick to my stomach: Severe at 30 minutes, gone by hour 1",
+        "Dizzy or spinning: Moderate at hour 1, Mild at hour 2, gone by hour 4",
+        "Headache: Mild at hour 1, still Mild at hour 12½, longer than usual",
+        "Mood: 3 at 30 minutes, 7 at hour 12½",
+    )
+    assert chart.description == ". ".join(chart.summary) + "."
+    html = render(chart)
+    assert re.search(r'<ul class="chart-summary">\s*<li>6 check-ins', html)
+    assert html.count("<li>") == len(chart.summary)
 
 
-def test_description_says_when_a_symptom_is_still_there(chart):
-    assert ("Headache was Mild at hour 1 and still there at 12 hours 30 minutes, longer than usual."
-            in chart.description)
+def test_the_summary_says_when_a_symptom_is_still_there():
+    c = build_chart(END, [checkin(1, 1, fatigue=1), checkin(2, 2, fatigue=3),
+                          checkin(3, 5, fatigue=3), checkin(4, 9, fatigue=1)])
+    assert "Tired or low on energy: Severe at hour 2, still Mild at hour 9" in c.summary
 
 
-def test_description_gives_the_mood_range():
+def test_the_issue_s_example_reads_as_in_the_issue():
+    c = build_chart(END, [checkin(1, 1, dizziness=2), checkin(2, 2, dizziness=1),
+                          checkin(3, 4)])
+    assert "Dizzy or spinning: Moderate at hour 1, Mild at hour 2, gone by hour 4" in c.summary
+    c = build_chart(END, [checkin(1, 1, dizziness=2), checkin(2, 4)])
+    assert "Dizzy or spinning: Moderate at hour 1, gone by hour 4" in c.summary
+
+
+def test_two_checkins_in_the_same_minute_follow_the_order_they_were_saved():
+    """The issue's bug: "was Very severe at 6 hours 20 minutes and had settled by 6 hours 20
+    minutes", and "Mood went from 4 to 7" when mood fell to 4."""
+    same = at(6 + 20 / 60)
+    saved_first = CheckIn(id=7, at=same, mood=7, severities={"thinking": 4})
+    saved_next = CheckIn(id=8, at=same, mood=4, severities={"thinking": 0})
+    for given in ([saved_first, saved_next], [saved_next, saved_first]):  # as the page gives them
+        c = build_chart(END, given)
+        assert [r.mood for r in c.table.rows] == ["7", "4"]
+        assert c.summary[1] == ("Hard to think clearly or find words: Very severe at hour 6¼, "
+                                "then None at the same time")
+        assert c.summary[2] == "Mood: 7, then 4, at 6 hours 20 minutes"
+        assert "settled" not in c.description and "gone by hour 6" not in c.description
+        assert [p.mood for p in c.mood.points] == [7, 4]
+
+
+def test_gone_is_never_the_moment_it_was_reported():
+    c = build_chart(END, [checkin(1, 6 + 20 / 60, nausea=3), checkin(2, 6 + 20 / 60),
+                          checkin(3, 8)])
+    assert "Sick to my stomach: Severe at hour 6¼, gone by hour 8" in c.summary
+
+
+def test_hours_round_to_the_quarter_unless_the_minutes_matter():
+    c = build_chart(END, [checkin(1, 1 + 5 / 60, headache=2), checkin(2, 4 + 10 / 60)])
+    assert "Headache: Moderate at hour 1, gone by hour 4¼" in c.summary
+    # 6:05 and 6:07 both round to hour 6: the minutes matter.
+    c = build_chart(END, [checkin(1, 6 + 5 / 60, headache=3), checkin(2, 6 + 7 / 60)])
+    assert "Headache: Severe at 6 hours 5 minutes, gone by 6 hours 7 minutes" in c.summary
+    assert c.summary[0] == "2 check-ins, the first at 6 hours 5 minutes, the last at 6 hours 7 minutes"
+
+
+def test_the_summary_gives_the_mood_range():
     c = build_chart(END, [checkin(1, 1, 4), checkin(2, 2, 2), checkin(3, 3, 7)])
-    assert c.description.endswith("Mood went from 4 to 7. It ranged from 2 to 7.")
-    assert build_chart(END, [checkin(1, 1, 4), checkin(2, 3, 7)]).description.endswith(
-        "Mood went from 4 to 7.")
+    assert c.summary[-1] == "Mood: 4 at hour 1, 7 at hour 3; lowest 2"
+    assert build_chart(END, [checkin(1, 1, 4), checkin(2, 3, 7)]).summary[-1] == (
+        "Mood: 4 at hour 1, 7 at hour 3")
+    assert build_chart(END, [checkin(1, 1, 6), checkin(2, 3, 6)]).summary[-1] == (
+        "Mood: stayed at 6")
 
 
-def test_description_without_symptoms():
+def test_summary_without_symptoms():
     c = build_chart(END, [checkin(1, 1, 6, nausea=0)])
     assert c.rows == ()
-    assert c.description == (
-        "1 check-in, at hour 1. No symptoms were reported above None. Mood was 6.")
+    assert c.summary == ("1 check-in, at hour 1", "No symptoms above None", "Mood: 6 at hour 1")
 
 
 def test_symptom_seen_only_at_the_latest_checkin():
     c = build_chart(END, [checkin(1, 1, headache=0), checkin(2, 3, headache=2)])
-    assert "Headache was Moderate at hour 3, at the latest check-in." in c.description
+    assert "Headache: Moderate at hour 3, at the latest check-in" in c.summary
 
 
 def test_a_symptom_left_out_counts_as_none():
     c = build_chart(END, [checkin(1, 1, headache=2), checkin(2, 3)])
     assert [p.severity for p in row(c, "headache").points] == [2, 0]
     assert c.table.rows[1].cells[0].text == "None"
-    assert "Headache was Moderate at hour 1 and had settled by hour 3." in c.description
+    assert "Headache: Moderate at hour 1, gone by hour 3" in c.summary
 
 
-def test_a_symptom_that_rises_then_falls_peaks_once():
-    c = build_chart(END, [checkin(1, 1, fatigue=1), checkin(2, 2, fatigue=3),
-                          checkin(3, 5, fatigue=3), checkin(4, 9, fatigue=1)])
-    assert "Tired or low on energy peaked at Severe at hour 2 and was still there at hour 9." in (
-        c.description)
+def test_urgent_checkins_get_their_own_labelled_marker_when_asked():
+    checkins = [checkin(1, 1, mood=1), checkin(2, 3, mood=5, headache=4), checkin(3, 5, mood=6)]
+    reasons = {1: ("mood 1",), 2: ("Headache: Very severe",), 3: ()}
+    c = build_chart(END, checkins, urgent=reasons)
+    assert [mark.checkin_id for mark in c.urgent.marks] == [1, 2]
+    assert [mark.x for mark in c.urgent.marks] == [c.x_for(1), c.x_for(3)]
+    assert any(item.kind == "urgent" for item in c.legend)
+    assert c.urgent.bottom < min(r.top for r in c.rows)
+    assert c.summary[-1] == "Urgent: hour 1 (mood 1), hour 3 (Headache: Very severe)"
+    assert c.table.columns[-1] == "Urgent"
+    assert [r.urgent for r in c.table.rows] == ["mood 1", "Headache: Very severe", ""]
+    svg = render(c)
+    assert "Urgent check-in" in svg and "Urgent check-ins" in svg
+    assert svg.count(">!</text>") == 3  # two marks and the legend's
+    # Without reasons (a caregiver's or a patient's chart): nothing urgent anywhere.
+    plain = build_chart(END, checkins)
+    assert plain.urgent is None and "Urgent" not in render(plain)
+    assert "Urgent" not in plain.description and "Urgent" not in plain.table.columns
+
+
+def test_quarter_phrases():
+    assert [quarter_phrase(h) for h in (0, 0.25, 1.1, 1.4, 2.9, -0.2)] == [
+        "at hour 0", "at 15 minutes", "at hour 1", "at hour 1½", "at hour 3",
+        "during the infusion"]
 
 
 def test_time_words():
@@ -214,7 +345,7 @@ def test_svg_is_an_image_with_title_desc_and_a_table(chart):
     assert 'role="img"' in svg
     assert 'aria-labelledby="first-title"' in svg and 'aria-describedby="first-desc"' in svg
     assert '<title id="first-title">Your first 24 hours</title>' in svg
-    assert re.search(r'<desc id="first-desc">[^<]*Headache was Mild', svg)
+    assert re.search(r'<desc id="first-desc">[^<]*Headache: Mild at hour 1', svg)
     assert 'viewBox="0 0 320 ' in svg and 'width="100%"' in svg
     assert "style" not in html and "<script" not in html
     assert len(re.findall(r"<tr>", html)) == 1 + len(chart.table.rows)
@@ -232,7 +363,7 @@ def test_text_in_the_svg_is_at_least_12_units(chart):
 
 def test_flagged_point_gets_a_ring(chart):
     svg = render(chart)
-    assert svg.count('stroke="#a4161a"') == 2
+    assert len(re.findall(r'<circle[^>]*stroke="#a4161a"', svg)) == 2  # the legend's and one
 
 
 def test_two_charts_on_a_page_have_distinct_ids(chart):
@@ -263,6 +394,8 @@ def contrast_ratio(first: str, second: str) -> float:
 
 
 def _luminance(colour: str) -> float:
+    if len(colour) == 4:
+        colour = "#" + "".join(c * 2 for c in colour[1:])
     channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]

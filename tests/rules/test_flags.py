@@ -9,9 +9,9 @@ from hypothesis import given, strategies as st
 
 from diary.rules import catalogue
 from diary.rules.flags import (
-    LASTING, LOW_MOOD, SAFETY, SEVERE, AcknowledgedEvidence, CheckinFacts, Flag,
-    describe, evaluate, hour_after_end, is_urgent, patient_message,
-    queue_order_key, should_reopen, thresholds_in_force,
+    KINDS, LASTING, LOW_MOOD, SAFETY, SAFETY_UNANSWERED, SEVERE, AcknowledgedEvidence,
+    CheckinFacts, Flag, describe, evaluate, hour_after_end, is_urgent, patient_message,
+    queue_order_key, safety_question, should_reopen, thresholds_in_force, urgent_reasons,
 )
 
 END = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
@@ -109,9 +109,15 @@ RULE_SCENARIOS = [
         None, {(SAFETY, None): dict(first_checkin_id=1, latest_checkin_id=3, hour=8)},
         id="safety spans the yes answers"),
     pytest.param(
-        [checkin(1, 1, safety="no"), checkin(2, 2, safety="unsaid"), checkin(3, 3, safety=None)],
+        [checkin(1, 1, safety="no"), checkin(2, 3, safety=None)],
         None, {},
-        id="safety no, prefer not to say, or not asked -> nothing"),
+        id="safety no, or not asked -> nothing"),
+    pytest.param(
+        [checkin(1, 1, safety="no"), checkin(2, 2, safety="unsaid"), checkin(3, 3, safety=None),
+         checkin(4, 5, safety="unsaid")],
+        None, {(SAFETY_UNANSWERED, None): dict(first_checkin_id=2, latest_checkin_id=4, hour=5,
+                                               peak_severity=None, latest_mood=None)},
+        id="prefer not to say -> safety_unanswered, spanning those answers"),
     pytest.param(
         [checkin(1, 7, mood=0, safety="yes", dizziness=4, nausea=2)], None,
         {(LOW_MOOD, None): {}, (SAFETY, None): {}, (SEVERE, "dizziness"): {},
@@ -268,6 +274,8 @@ DESCRIPTIONS = [
     pytest.param([checkin(1, 0, minutes=-1, safety="yes")], (SAFETY, None),
                  "Answered yes to the safety question during the infusion",
                  id="safety during the infusion"),
+    pytest.param([checkin(1, 2, minutes=30, safety="unsaid")], (SAFETY_UNANSWERED, None),
+                 "Chose not to answer the safety question at hour 2", id="safety_unanswered"),
 ]
 
 
@@ -298,6 +306,13 @@ def test_patient_message_for_lasting():
         "Your clinic will see this in your diary.")
 
 
+def test_patient_message_without_a_clinician_says_nobody_at_a_clinic_sees_it():
+    flag = evaluate(END, [checkin(1, 7, dizziness=2)])[(LASTING, "dizziness")]
+    message = patient_message(flag, has_clinician=False)
+    assert "Your clinic will see" not in message
+    assert "No clinic sees this diary, so if it worries you, call your own doctor." in message
+
+
 @pytest.mark.parametrize("key", [(SEVERE, "headache"), (LOW_MOOD, None), (SAFETY, None)])
 def test_patient_message_is_only_for_lasting(key):
     flags = evaluate(END, [checkin(1, 2, mood=0, safety="yes", headache=4)])
@@ -305,10 +320,48 @@ def test_patient_message_is_only_for_lasting(key):
         patient_message(flags[key])
 
 
+def test_no_patient_message_for_a_declined_safety_answer():
+    """No alarm for the patient: the person who follows up is the clinician."""
+    flag = evaluate(END, [checkin(1, 2, safety="unsaid")])[(SAFETY_UNANSWERED, None)]
+    assert not flag.urgent
+    with pytest.raises(ValueError):
+        patient_message(flag)
+
+
 @pytest.mark.parametrize("kind, urgent", [(SEVERE, True), (LOW_MOOD, True), (SAFETY, True),
-                                          (LASTING, False)])
+                                          (LASTING, False), (SAFETY_UNANSWERED, False)])
 def test_is_urgent(kind, urgent):
     assert is_urgent(kind) is urgent
+
+
+def test_the_first_check_in_asks_since_the_infusion():
+    assert safety_question(first=True) == (
+        "Since your infusion, have you had thoughts of harming or killing yourself?")
+    assert safety_question(first=False) == (
+        "Since your last check-in, have you had thoughts of harming or killing yourself?")
+
+
+def test_urgent_reasons_name_each_urgent_answer():
+    assert urgent_reasons(checkin(1, 2, mood=1, safety="yes", headache=4, nausea=3)) == (
+        "yes to the safety question", "mood 1", "Headache: Very severe")
+    assert urgent_reasons(checkin(1, 2, mood=2, safety="unsaid", headache=3)) == ()
+
+
+def test_kinds_order_puts_the_declined_answer_before_lasting():
+    assert KINDS.index(SAFETY_UNANSWERED) < KINDS.index(LASTING)
+    assert set(KINDS) == {SAFETY, SEVERE, LOW_MOOD, SAFETY_UNANSWERED, LASTING}
+
+
+def test_settle_words_carry_the_number_the_chart_draws():
+    """The chart's band, the flag text and the tables use one number per symptom."""
+    import re
+    for symptom in catalogue.SYMPTOMS:
+        numbers = [int(n) for n in re.findall(r"\d+", symptom.settles)]
+        if symptom.settles_within_hours is None:
+            assert numbers == [], symptom.code
+        else:
+            assert max(numbers) == symptom.settles_within_hours, symptom.code
+            assert symptom.settles_within_hours < symptom.flag_after_hours, symptom.code
 
 
 def test_is_urgent_rejects_an_unknown_kind():
@@ -391,10 +444,10 @@ def diaries(draw, max_size=8):
 
 
 def quiet_checkin(id):
-    """Check-ins that show nothing: every symptom None, mood 2 or more, no "yes"."""
+    """Check-ins that show nothing: every symptom None, mood 2 or more, no "yes", nothing declined."""
     zeros = st.dictionaries(st.sampled_from(catalogue.CODES), st.just(0))
     return checkin_facts(id, moods=st.integers(2, 10),
-                         safety=st.sampled_from(("no", "unsaid", None)), severities=zeros)
+                         safety=st.sampled_from(("no", None)), severities=zeros)
 
 
 def raised_by(facts: CheckinFacts, limits) -> set:
@@ -409,6 +462,8 @@ def raised_by(facts: CheckinFacts, limits) -> set:
         keys.add((LOW_MOOD, None))
     if facts.safety == "yes":
         keys.add((SAFETY, None))
+    if facts.safety == "unsaid":
+        keys.add((SAFETY_UNANSWERED, None))
     return keys
 
 

@@ -39,7 +39,7 @@ def test_one_event_per_suggested_slot():
 
 def test_uids_are_stable_across_downloads_and_distinct():
     first = [event["UID"] for event in events(build())]
-    again = [event["UID"] for event in events(build(now=NOW + timedelta(hours=3)))]
+    again = [event["UID"] for event in events(build(now=NOW + timedelta(minutes=30)))]
     assert first == again
     assert len(set(first)) == 6
     assert first[2] == "infusion-7-hour-4@diary.example.org"
@@ -71,7 +71,7 @@ def test_starts_are_utc_due_times_with_a_short_duration():
 ])
 def test_starts_are_elapsed_hours_across_daylight_saving_changes(local_end, expected_wall_clock):
     end = clock.from_local(local_end, "America/New_York")
-    found = events(build(end=end))
+    found = events(build(end=end, now=end))
     starts = [event.decoded("DTSTART") for event in found]
     assert starts == [end + timedelta(hours=h) for h in SLOT_HOURS]
     assert all(start.tzinfo is not None and start.utcoffset() == timedelta(0) for start in starts)
@@ -81,7 +81,7 @@ def test_starts_are_elapsed_hours_across_daylight_saving_changes(local_end, expe
 
 def test_an_end_given_in_a_local_zone_is_written_in_utc():
     end = datetime(2026, 3, 7, 20, 0, tzinfo=ZoneInfo("America/New_York"))
-    ics = build(end=end)
+    ics = build(end=end, now=end)
     assert b"DTSTART:20260308T020000Z\r\n" in ics
     assert b"TZID" not in ics
 
@@ -107,3 +107,27 @@ def test_lines_end_in_crlf_and_are_folded():
     assert ics.endswith(b"END:VCALENDAR\r\n")
     assert b"\n" not in ics.replace(b"\r\n", b"")
     assert all(len(line) <= 75 for line in ics.split(b"\r\n"))
+
+
+# Reminders that open the check-in
+
+CHECK_IN = "https://diary.example.org/infusions/7/check-in"
+
+
+def test_each_event_carries_the_check_in_address_as_its_url_and_in_its_description():
+    found = events(reminders_ics(infusion_id=7, end=END, host=HOST, now=NOW,
+                                 check_in_url=CHECK_IN))
+    assert len(found) == 6
+    for event in found:
+        assert str(event["URL"]) == CHECK_IN
+        assert CHECK_IN in str(event["DESCRIPTION"])
+        assert "how you feel" in str(event["DESCRIPTION"])
+
+
+def test_events_already_past_are_left_out_of_a_new_download():
+    later = END + timedelta(hours=5)  # hours 1, 2 and 4 are past; 8, 12 and 24 to come
+    found = events(build(now=later))
+    assert [event["SUMMARY"] for event in found] == [
+        f"Diary check-in (hour {h})" for h in (8, 12, 24)]
+    assert all(event.decoded("DTSTART") >= later for event in found)
+    assert events(build(now=END + timedelta(hours=25))) == []

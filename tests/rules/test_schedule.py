@@ -129,13 +129,14 @@ def test_check_ins_editable_until_48_hours_after_the_window():
     assert window.is_editable(END + hours(72)) and not window.is_editable(END + hours(72) + SECOND)
 
 
-def test_slot_ranges_meet_at_midpoints_and_end_at_the_acceptance_limit():
+def test_slot_ranges_are_a_tolerance_around_each_due_time_and_never_overlap():
     assert SLOT_HOURS == (1, 2, 4, 8, 12, 24)
-    for (_, closes), (opens, _), (early, late) in zip(
-            SLOT_BOUNDS_HOURS, SLOT_BOUNDS_HOURS[1:], zip(SLOT_HOURS, SLOT_HOURS[1:])):
-        assert closes == opens == (early + late) / 2
-    assert SLOT_BOUNDS_HOURS[0][0] == 0.5
-    assert SLOT_BOUNDS_HOURS[-1][1] == 26
+    assert SLOT_BOUNDS_HOURS == ((0.5, 1.5), (1.5, 2.5), (3, 5), (6.5, 9.5), (10, 14), (22, 26))
+    for (opens, closes), due in zip(SLOT_BOUNDS_HOURS, SLOT_HOURS):
+        assert opens < due < closes and due - opens == closes - due
+    for (_, closes), (opens, _) in zip(SLOT_BOUNDS_HOURS, SLOT_BOUNDS_HOURS[1:]):
+        assert closes <= opens
+    assert SLOT_BOUNDS_HOURS[-1][1] == 26  # the acceptance limit
 
 
 def test_slots_carry_due_times_and_ranges():
@@ -149,16 +150,18 @@ def test_slots_carry_due_times_and_ranges():
 @pytest.mark.parametrize("checkins, now, expected", [
     ([], -hours(0.5), ("next", "later", "later", "later", "later", "later")),
     ([-hours(0.25), hours(0.25)], hours(0.5), ("next", "later", "later", "later", "later", "later")),
-    ([hours(1)], hours(5), ("done", "missed", "next", "later", "later", "later")),
-    ([], hours(1.5) - SECOND, ("next", "later", "later", "later", "later", "later")),
+    ([hours(1)], hours(5), ("done", "missed", "missed", "next", "later", "later")),
+    ([], hours(1.5) - SECOND, ("now", "next", "later", "later", "later", "later")),
     ([], hours(1.5), ("missed", "next", "later", "later", "later", "later")),
-    ([], hours(26), ("missed",) * 5 + ("next",)),
+    ([], hours(4.5), ("missed", "missed", "now", "next", "later", "later")),
+    ([], hours(26), ("missed",) * 5 + ("now",)),
     ([], hours(26) + SECOND, ("missed",) * 6),
     ([hours(0.5)], hours(0.5), ("done", "next", "later", "later", "later", "later")),
     ([hours(0.5) - SECOND], hours(0.5), ("next", "later", "later", "later", "later", "later")),
     ([hours(1.5)], hours(1.5), ("missed", "done", "next", "later", "later", "later")),
     ([hours(3)], hours(3), ("missed", "missed", "done", "next", "later", "later")),
-    ([hours(18)], hours(18), ("missed",) * 5 + ("done",)),
+    ([hours(6)], hours(7), ("missed", "missed", "missed", "next", "later", "later")),
+    ([hours(18)], hours(18), ("missed",) * 5 + ("next",)),
     ([hours(26)], hours(26), ("missed",) * 5 + ("done",)),
     ([hours(26) + SECOND], hours(27), ("missed",) * 6),
     ([hours(h) for h in SLOT_HOURS], hours(24), ("done",) * 6),
@@ -168,6 +171,37 @@ def test_slot_states(checkins, now, expected):
     schedule = slots(END, [END + offset for offset in checkins], END + now)
     assert states(schedule) == expected
     assert missed_count(schedule) == expected.count("missed")
+
+
+def test_hour_8_is_not_done_by_a_check_in_at_hour_6():
+    schedule = slots(END, [END + hours(6)], END + hours(10))
+    assert states(schedule)[2:4] == ("missed", "missed")
+
+
+def test_an_infusion_recorded_after_the_fact_has_not_recorded_slots_not_missed_ones():
+    recorded = END + hours(5)
+    schedule = slots(END, [], END + hours(10), recorded_at=recorded)
+    assert states(schedule) == ("not_recorded", "not_recorded", "not_recorded", "missed", "next",
+                                "later")
+    assert missed_count(schedule) == 1
+    # Recorded before the infusion ended: every slot it did not check in for was missed.
+    assert states(slots(END, [], END + hours(10), recorded_at=START)) == (
+        "missed", "missed", "missed", "missed", "next", "later")
+    # A check-in typed in afterwards still makes a past slot done.
+    assert states(slots(END, [END + hours(1)], END + hours(10), recorded_at=recorded))[0] == "done"
+
+
+def test_the_next_suggested_check_in_is_never_in_the_past():
+    checkin_sets = [[], [END + hours(1)], [END + hours(2), END + hours(8)]]
+    for minutes in range(-60, 27 * 60, 7):
+        now = END + timedelta(minutes=minutes)
+        for times in checkin_sets:
+            schedule = slots(END, times, now)
+            upcoming = [slot for slot in schedule if slot.state == "next"]
+            assert len(upcoming) <= 1
+            assert all(slot.due_at > now for slot in upcoming), (minutes, times)
+            assert all(slot.due_at <= now and not slot.has_passed(now)
+                       for slot in schedule if slot.state == "now")
 
 
 def test_slots_accept_any_iterable_of_times():

@@ -400,6 +400,39 @@ def test_revoking_a_caregiver_takes_effect_on_their_next_request(team, app):
     assert "Sam Lee" not in main(pat.client.get("/care-team"))
 
 
+def test_revoke_asks_first_on_a_page_that_says_what_will_happen(team, app):
+    pat, ada, sam = team.pat, team.ada, team.sam
+    care = main(pat.client.get("/care-team"))
+    ada_membership = membership(app, pat.user, ada.user)["id"]
+    link = f'href="/care-team/members/{ada_membership}/revoke"'
+    assert link in care  # a link to the question, not a button that does it
+    page = main(pat.client.get(f"/care-team/members/{ada_membership}/revoke"))
+    assert "<h1>Remove Dr Ada Moss from your care team?</h1>" in page
+    assert "Dr Ada Moss will no longer see your diary or your flags" in page
+    assert ">Remove from my care team</button>" in page
+    assert ">Keep Dr Ada Moss</a>" in page
+    assert ada.client.get(f"/patients/{pat.user['id']}").status_code == 200  # asking changed nothing
+    page = main(pat.client.get(
+        f"/care-team/members/{membership(app, pat.user, sam.user)['id']}/revoke"))
+    assert "Sam Lee will no longer see the check-ins you shared with them." in page
+    assert "your flags" not in page
+
+
+@pytest.mark.parametrize("who, words", [
+    ("ada", "You will no longer see Pat Lee's diary or flags"),
+    ("sam", "You will no longer see the check-ins Pat Lee shares with you."),
+])
+def test_leave_asks_first_on_a_page_that_says_what_will_happen(team, who, words):
+    pat, member = team.pat, getattr(team, who)
+    patient_page = main(member.client.get(f"/patients/{pat.user['id']}"))
+    assert f'href="/care-team/leave/{pat.user["id"]}"' in patient_page
+    page = main(member.client.get(f"/care-team/leave/{pat.user['id']}"))
+    assert "<h1>Leave Pat Lee's care team?</h1>" in page
+    assert words in page
+    assert ">Leave the care team</button>" in page
+    assert member.client.get(f"/patients/{pat.user['id']}").status_code == 200
+
+
 def test_revoking_a_clinician_takes_effect_on_their_next_request(team, app):
     pat, ada = team.pat, team.ada
     assert ada.client.get(f"/patients/{pat.user['id']}").status_code == 200
@@ -467,14 +500,48 @@ def test_who_has_seen_my_diary_lists_the_clinicians_and_caregivers_views(team, a
     pat.client.get("/diary")  # the patient's own looks are not listed
     page = main(pat.client.get("/care-team/seen"))
     assert "<h1>Who has seen my diary</h1>" in page
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td></tr>", page)
-    assert rows == [("Tue 10 Mar, 10:01 am", "Sam Lee (caregiver)"),
-                    ("Tue 10 Mar, 10:00 am", "Dr Ada Moss (clinician)")]
+    groups = re.findall(r"<summary>([^<]+)</summary>", page)
+    assert groups == ["Sam Lee, Tue 10 Mar: 1 look, 10:01 am",
+                      "Dr Ada Moss, Tue 10 Mar: 1 look, 10:00 am"]
     views = audit_rows(app, "view_diary")
     assert [(row["actor_id"], row["patient_id"], row["outcome"], row["subject"])
             for row in views] == [
         (team.ada.user["id"], pat.user["id"], "ok", f"/patients/{pat.user['id']}"),
         (team.sam.user["id"], pat.user["id"], "ok", f"/patients/{pat.user['id']}")]
+
+
+def test_who_has_seen_groups_by_person_and_day_with_each_look_one_tap_away(team, app,
+                                                                           fake_clock):
+    pat, ada = team.pat, team.ada
+    app.config.update(SESSION_IDLE_MINUTES=24 * 60, SESSION_ABSOLUTE_HOURS=48)
+    for minutes in (0, 2, 5, 12):  # 10:00 to 10:12 am in New York
+        fake_clock.set(NOW + timedelta(minutes=minutes))
+        ada.client.get(f"/patients/{pat.user['id']}")
+    fake_clock.set(NOW + timedelta(hours=1, minutes=55))  # 11:55 am
+    ada.client.get("/clinic/patients")  # a look at the list counts too
+    fake_clock.set(NOW + timedelta(hours=2, minutes=10))  # 12:10 pm
+    ada.client.get(f"/patients/{pat.user['id']}")
+    fake_clock.set(NOW + timedelta(days=1))
+    ada.client.get(f"/patients/{pat.user['id']}")
+    page = main(pat.client.get("/care-team/seen"))
+    assert re.findall(r"<summary>([^<]+)</summary>", page) == [
+        "Dr Ada Moss, Wed 11 Mar: 1 look, 10:00 am",
+        "Dr Ada Moss, Tue 10 Mar: 6 looks, 10:00 am to 12:10 pm",
+    ]
+    detail = page.split("Tue 10 Mar: 6 looks")[1].split("</details>")[0]
+    assert re.findall(r"<li>([^<]+)</li>", detail) == [
+        "10:00 am: opened your diary", "10:02 am: opened your diary",
+        "10:05 am: opened your diary", "10:12 am: opened your diary",
+        "11:55 am: saw you in their list", "12:10 pm: opened your diary"]
+
+
+def test_a_same_half_day_span_names_am_or_pm_once(team, fake_clock):
+    pat, ada = team.pat, team.ada
+    for minutes in (2, 14):
+        fake_clock.set(NOW.replace(hour=13) + timedelta(minutes=minutes))  # 9:02, 9:14 am
+        ada.client.get(f"/patients/{pat.user['id']}")
+    page = main(pat.client.get("/care-team/seen"))
+    assert "Dr Ada Moss, Tue 10 Mar: 2 looks, 9:02 to 9:14 am" in page
 
 
 def test_a_refused_look_is_not_listed_as_a_view(team, users, app):
@@ -597,7 +664,8 @@ def test_an_existing_patient_opening_an_enrolment_link_is_told_who_will_see_what
 def test_each_role_finds_its_own_words(team, app):
     pat, sam, ada = team.pat, team.sam, team.ada
     infusion_id = record_infusion(pat.client)
-    assert "Keep this note private" in main(pat.client.get(f"/infusions/{infusion_id}/check-in"))
+    assert "Hide this note from my caregivers" in main(
+        pat.client.get(f"/infusions/{infusion_id}/check-in"))
     menu = {"patient": pat.client, "clinician": ada.client, "caregiver": sam.client}
     words = {"patient": "My care team", "clinician": "My patients", "caregiver": "Shared with me"}
     for role, client in menu.items():
@@ -689,7 +757,8 @@ def test_list_pages_record_a_view_of_each_patient_they_show(users, app):
     rows = query(app, "SELECT actor_id, patient_id, outcome FROM audit WHERE action = 'view_list'")
     assert [tuple(row) for row in rows] == [(clinician["id"], patient["id"], "ok")]
     seen = users.client(patient).get("/care-team/seen").data.decode()
-    assert "Dr Ada Moss (clinician)" in seen
+    assert re.search(r"Dr Ada Moss, \w+ \d+ \w+: 1 look,", seen)
+    assert "saw you in their list" in seen
 
 
 def test_made_up_links_do_not_grow_the_audit_trail(client, app, fake_clock):

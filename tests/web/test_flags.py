@@ -120,8 +120,9 @@ def queue(client, path="/clinic/flags"):
     return [(css, int(flag_id), text(body)) for css, flag_id, body in items]
 
 
-def acknowledge(client, flag_id, note=""):
-    return client.post(f"/clinic/flags/{flag_id}/acknowledge", data={"note": note})
+def acknowledge(client, flag_id, note="", confirmed="yes"):
+    return client.post(f"/clinic/flags/{flag_id}/acknowledge",
+                       data={"note": note, "confirmed": confirmed})
 
 
 # --- Fixtures ---------------------------------------------------------------------------------
@@ -169,14 +170,26 @@ def other_clinician(users):
 
 def test_safety_question_is_asked_with_no_answer_chosen(pat):
     page = pat.get(f"/infusions/{pat.infusion}/check-in").data.decode()
-    question = ("Since your last check-in, have you had thoughts of harming or killing "
-                "yourself?")
-    assert f"<legend>{question}</legend>" in html_lib.unescape(page)
-    labels = re.findall(r'name="safety" type="radio" value="(\w+)"><label for="safety-\d">([^<]+)<',
-                        page)
+    question = "Since your infusion, have you had thoughts of harming or killing yourself?"
+    assert f"<legend>{question}</legend>" in html_lib.unescape(page)  # the first check-in
+    labels = re.findall(r'name="safety" type="radio" value="(\w+)"><span>([^<]+)<', page)
     assert [(value, html_lib.unescape(label)) for value, label in labels] == [
         ("no", "No"), ("yes", "Yes"), ("unsaid", "I'd rather not say")]
     assert not re.search(r'checked[^>]*name="safety"|name="safety"[^>]*checked', page)
+
+
+def test_later_check_ins_ask_since_the_last_one_and_the_first_keeps_since_the_infusion(pat):
+    first = saved(check_in(pat, at=at_hour(1), safety="no"))
+    later = saved(check_in(pat, at=at_hour(2), safety="no"))
+    since_last = "<legend>Since your last check-in, have you had thoughts of harming"
+    since_infusion = "<legend>Since your infusion, have you had thoughts of harming"
+    page = pat.get(f"/infusions/{pat.infusion}/check-in").data.decode()
+    assert since_last in page and since_infusion not in page
+    assert since_infusion in pat.get(f"/check-ins/{first}/edit").data.decode()
+    assert since_last in pat.get(f"/check-ins/{later}/edit").data.decode()
+    diary = pat.get(f"/infusions/{pat.infusion}").data.decode()
+    assert "Thoughts of self-harm since the infusion: <strong>No</strong>" in diary
+    assert "Thoughts of self-harm since the last check-in: <strong>No</strong>" in diary
 
 
 def test_nothing_to_report_check_in_still_takes_two_answers(pat, app):
@@ -231,20 +244,21 @@ def test_urgent_answer_shows_crisis_help_before_anything_else(pat, app, answers,
     assert (row["state"], row["urgent"]) == ("open", 1)
 
 
-def test_urgent_without_a_clinician_says_to_call_the_clinic_instead(new_patient, users):
+def test_urgent_without_a_clinician_says_no_clinic_sees_it_and_to_call_a_doctor(new_patient, users):
     lone = new_patient("Lou Park", clinician=False)
     join(lone, users.client(users.create("caregiver", name="Kim Park")))  # a caregiver is not a clinician
     first = text(before_heading(response_page(lone, check_in(lone, safety="yes"))))
     assert "Call or text 988" in first and "741741" in first
     assert "alerted" not in first
-    assert "Please also call your clinic and tell them." in first
+    assert "No clinic sees this diary, so nobody else has been told." in first
+    assert "Please also call your own doctor and tell them." in first
 
 
 def test_a_clinician_who_left_is_no_longer_said_to_be_alerted(pat, ada):
     patient_id = pat.user["id"]
     assert ada.post(f"/care-team/leave/{patient_id}").status_code == 302
     first = text(before_heading(response_page(pat, check_in(pat, mood="0"))))
-    assert "alerted" not in first and "Please also call your clinic" in first
+    assert "alerted" not in first and "Please also call your own doctor" in first
 
 
 def test_lasting_symptom_gets_a_calm_note_first(pat, app):
@@ -280,7 +294,6 @@ def test_very_severe_and_lasting_show_crisis_help_then_the_calm_note(pat):
 
 @pytest.mark.parametrize("answers", [
     pytest.param({"safety": "no"}, id="safety-no"),
-    pytest.param({"safety": "unsaid"}, id="rather-not-say"),
     pytest.param({"mood": "2"}, id="mood-2"),
     pytest.param({"symptom_headache": "3", "at": at_hour(1)}, id="severe-not-very"),
     pytest.param({"symptom_dizziness": "3", "at": at_hour(5, 59)}, id="before-flag-after"),
@@ -292,10 +305,27 @@ def test_nothing_worrying_shows_no_alert_and_raises_no_flag(pat, app, answers):
     assert count(app, "flags") == 0
 
 
+def test_rather_not_say_raises_a_quiet_flag_for_a_person_to_follow_up(pat, ada, sam, app):
+    page = response_page(pat, check_in(pat, at=at_hour(2, 30), safety="unsaid"))
+    assert 'class="alert' not in page and 'role="alert"' not in page  # no alarm for the patient
+    assert 'class="crisis' not in page
+    assert "Need help now?" in page  # the usual help link, as on every page
+    flag = the_flag(app, "safety_unanswered", "")
+    assert (flag["urgent"], flag["state"], flag["hour"]) == (0, "open", 2)
+    [(css, flag_id, words)] = queue(ada)
+    assert (css, flag_id) == ("flag-lasting", flag["id"])
+    assert "Urgent" not in words
+    assert "Safety question not answered" in words
+    assert "Chose not to answer the safety question at hour 2" in words
+    assert "Chose not to answer" not in pat.get("/diary").data.decode()
+    for path in (f"/patients/{pat.user['id']}", "/shared/"):
+        assert "Chose not to answer" not in sam.get(path).data.decode(), path
+
+
 def test_the_alert_is_only_on_the_response_to_the_check_in(pat, app, users):
     checkin_id = saved(check_in(pat, safety="yes"))
     assert 'class="alert' not in pat.get(f"/infusions/{pat.infusion}").data.decode()
-    assert 'class="alert' not in pat.get("/diary").data.decode()
+    assert 'id="urgent-heading"' not in pat.get("/diary").data.decode()
     # Saying what another infusion's check-in said is not shown on this infusion's page.
     earlier = record(pat, started="2026-03-05T09:00")
     assert 'class="alert' not in pat.get(f"/infusions/{earlier}?saved={checkin_id}").data.decode()
@@ -343,7 +373,7 @@ def test_queue_lists_urgent_first_then_newest_evidence_across_patients(pat, new_
     assert "Latest evidence Tue 10 Mar, 8:40 am" in words[2]
     assert "Urgent" not in words[2] and "Urgent" not in words[3]
     for _, flag_id, body in items:
-        assert body.endswith("Note (optional) Acknowledge")
+        assert body.endswith("Note (optional) Show this note to the patient Acknowledge")
         assert f'action="/clinic/flags/{flag_id}/acknowledge"' in page
     assert f'href="/patients/{bo_id}"' in page and f'href="/patients/{pat_id}"' in page
 
@@ -646,7 +676,8 @@ def test_correcting_the_infusion_times_recomputes(pat, ada, app):
 # --- Thresholds -------------------------------------------------------------------------------
 
 def threshold_row(page: str, label: str) -> str:
-    row = re.search(rf"<th scope=\"row\">{re.escape(label)}</th>(.*?)</tr>", page, re.S)
+    row = re.search(rf"<th scope=\"row\">{re.escape(label)}<span class=\"th-note\">[^<]*</span>"
+                    rf"</th>(.*?)</tr>", page, re.S)
     return text(row.group(1))
 
 
@@ -780,11 +811,12 @@ def test_caregivers_never_see_the_safety_answer_even_on_a_shared_check_in(pat, s
 
     for path in pages[:-1]:
         page = ada.get(path).data.decode()
-        assert "Thoughts of self-harm since the last check-in: <strong>Yes</strong>" in page \
+        assert "Thoughts of self-harm since the infusion: <strong>Yes</strong>" in page \
             or "check-ins/" in path, path
-    for answer, shown in (("yes", "Yes"), ("no", "No"), ("unsaid", "I&#39;d rather not say")):
+    for answer, shown, since in (("yes", "Yes", "the infusion"), ("no", "No", "the last check-in"),
+                                 ("unsaid", "I&#39;d rather not say", "the last check-in")):
         page = ada.get(f"/patients/{patient_id}/check-ins/{answers[answer]}").data.decode()
-        assert f"Thoughts of self-harm since the last check-in: <strong>{shown}</strong>" in page
+        assert f"Thoughts of self-harm since {since}: <strong>{shown}</strong>" in page
     words = text(ada.get(f"/patients/{patient_id}").data.decode())
     assert "Urgent Safety answer: Answered yes to the safety question at hour 1." in words
     assert "Urgent Very low mood: Mood 1 of 10 at hour 1." in words
@@ -891,4 +923,4 @@ def test_the_queue_says_why_a_symptom_was_flagged(pat, ada):
     saved(check_in(pat, at=at_hour(8), symptom_dizziness="2"))
     page = ada.get("/clinic/flags").data.decode()
     assert "Dizzy or spinning: Moderate at hour 8; usually settles within 2-4 hours" in page
-    assert "Flagged from hour 6. Source: Ketamine clinic consent forms" in page
+    assert "Flagged after 6 h. Source: Ketamine clinic consent forms" in page

@@ -23,6 +23,11 @@ FIELDS = {
     "/settings": ["time_zone", "share_by_default"],
     "/patients/1/thresholds": ["symptom", "hours"],
     "/clinic/flags/1/acknowledge": ["note"],
+    "/passkeys/options": ["password"],
+    "/passkeys/add": ["password", "response"],
+    "/passkeys/sign-in": ["response", "next", "keep_signed_in"],
+    "/passkeys/1/remove": ["csrf_token"],
+    "/phones/1/sign-out": ["csrf_token"],
 }
 
 texts = st.one_of(

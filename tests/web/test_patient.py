@@ -2,15 +2,17 @@
 
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
 
 from diary.rules import clock
 
-from tests.helpers import query, sql_statements
+from tests.helpers import join_care_team, query, sql_statements
 
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)  # 10:00 in New York (EDT)
+STYLE = (Path(__file__).resolve().parents[2] / "static" / "style.css").read_text()
 
 
 def local(moment, zone="America/New_York"):
@@ -118,7 +120,9 @@ def test_checkin_form_words(diary_client):
     html = diary_client.get("/infusions/1/check-in").data.decode()
     assert re.search(r"<legend>Dizzy or spinning</legend>", html)
     for choice in ("None", "Mild", "Moderate", "Severe", "Very severe"):
-        assert re.search(rf'type="radio"[^>]*><label for="symptom_dizziness-\d">{choice}</label>', html)
+        assert re.search(rf'<label class="choice"><input[^>]*name="symptom_dizziness"[^>]*>'
+                         rf'<span>{choice}</span></label>', html)
+    assert "Hide this note from my caregivers" in html
     assert "<legend>Mood</legend>" in html
     moods = re.findall(r'name="mood" type="radio" value="(\d+)"', html)
     assert moods == [str(n) for n in range(11)]
@@ -305,14 +309,50 @@ def test_sharing_can_be_changed_later(diary_client, app):
     assert query(app, "SELECT shared FROM checkins")[0][0] == 1
 
 
-def test_schedule_shows_done_next_and_missed(diary_client):
-    record(diary_client, started="2026-03-10T05:00")  # ended 05:40, now hour 4
+def slot_states(html):
+    return re.findall(r'<li class="slot slot-(\w+)">\s*<span class="slot-hour">Hour (\d+)', html)
+
+
+def test_schedule_of_an_infusion_recorded_after_the_fact(diary_client):
+    record(diary_client, started="2026-03-10T05:00")  # ended 05:40, recorded at hour 4
     check_in(diary_client, at="2026-03-10T07:40")  # hour 2
     html = diary_client.get("/diary").data.decode()
-    states = re.findall(r'<li class="slot slot-(\w+)">\s*<span class="slot-hour">Hour (\d+)', html)
-    assert states == [("missed", "1"), ("done", "2"), ("next", "4"), ("later", "8"),
-                      ("later", "12"), ("later", "24")]
-    assert "Next suggested check-in: hour 4, Tue 10 Mar, 9:40 am." in html
+    assert slot_states(html) == [("not_recorded", "1"), ("done", "2"), ("now", "4"),
+                                 ("next", "8"), ("later", "12"), ("later", "24")]
+    assert re.search(r"Hour 1</span>\s*<span[^>]*>.*?</span>\s*<span class=\"slot-state\">"
+                     r"Not recorded</span>", html, re.S)
+    assert "Missed" not in html
+    assert "The hour 4 check-in is due now." in html
+    # Never a time in the past: 9:40 am, hour 4, is past at 10:00 am.
+    assert ('Next suggested check-in: hour 8, Tue 10 Mar, <span class="nw">1:40 pm</span>.'
+            in html)
+
+
+def test_schedule_of_an_infusion_recorded_in_time_shows_missed(diary_client, fake_clock, users,
+                                                                patient):
+    record(diary_client, started="2026-03-10T09:50")  # now, 10:00; it ends at 10:30
+    fake_clock.advance(hours=3)  # 1:00 pm, hour 2.5
+    html = users.client(patient).get("/diary").data.decode()
+    assert slot_states(html) == [("missed", "1"), ("missed", "2"), ("next", "4"),
+                                 ("later", "8"), ("later", "12"), ("later", "24")]
+    assert ('Next suggested check-in: hour 4, Tue 10 Mar, <span class="nw">2:30 pm</span>.'
+            in html)
+
+
+def test_a_check_in_two_hours_early_does_not_count_for_hour_8(diary_client):
+    record(diary_client, started="2026-03-09T23:00")  # ended 23:40, now hour 10
+    check_in(diary_client, at="2026-03-10T05:40")  # hour 6
+    html = diary_client.get("/diary").data.decode()
+    assert ("missed", "8") not in slot_states(html)  # recorded after the fact: not recorded
+    assert ("done", "8") not in slot_states(html) and ("done", "4") not in slot_states(html)
+
+
+def test_slot_times_do_not_wrap_inside_themselves(diary_client):
+    record(diary_client, started="2026-03-10T07:00")
+    html = diary_client.get("/diary").data.decode()
+    assert re.search(r'<span class="slot-due">Tue 10 Mar, <span class="nw">\d+:\d\d [ap]m</span>'
+                     r'</span>', html)
+    assert "white-space: nowrap" in re.search(r"\.nw \{[^}]*\}", STYLE).group(0)
 
 
 def test_calendar_download(diary_client):
@@ -322,8 +362,10 @@ def test_calendar_download(diary_client):
     assert "attachment" in response.headers["Content-Disposition"]
     events = Calendar.from_ical(response.data).walk("VEVENT")
     starts = [event.decoded("DTSTART") for event in events]
-    assert starts[0] == datetime(2026, 3, 10, 12, 40, tzinfo=timezone.utc)
-    assert len(events) == 6
+    # Now is 14:00 UTC and the infusion ended at 11:40: hours 1 and 2 are past, left out.
+    assert starts[0] == datetime(2026, 3, 10, 15, 40, tzinfo=timezone.utc)
+    assert len(events) == 4
+    assert {str(event["URL"]) for event in events} == {"http://127.0.0.1:5000/infusions/1/check-in"}
     assert 'Add reminders to my calendar' in diary_client.get("/diary").data.decode()
 
 
@@ -335,7 +377,8 @@ def test_earlier_infusions_are_listed_and_open(diary_client, fake_clock, users, 
     assert diary_client.get("/infusions/1").status_code == 200
     fake_clock.advance(days=5)
     html = users.client(patient).get("/diary").data.decode()
-    assert "No infusion recorded yet." in html and 'href="/infusions/2"' in html
+    assert "No infusion recorded yet." not in html  # there are earlier ones
+    assert "No diary is open now" in html and 'href="/infusions/2"' in html
 
 
 def test_settings_change_time_zone_and_sharing_default(diary_client, app):
@@ -348,7 +391,7 @@ def test_settings_change_time_zone_and_sharing_default(diary_client, app):
     record(diary_client, started="2026-03-10T13:00")
     form = diary_client.get("/infusions/1/check-in").data.decode()
     assert not re.search(r'name="shared"[^>]*checked|checked[^>]*name="shared"', form)
-    assert "Tue 10 Mar, 1:00 pm" in diary_client.get("/diary").data.decode()
+    assert 'Tue 10 Mar, <span class="nw">1:00 pm</span>' in diary_client.get("/diary").data.decode()
 
 
 def test_settings_bad_time_zone(diary_client, app):
@@ -381,8 +424,8 @@ def test_a_closed_diary_takes_no_new_entries_and_cannot_be_corrected(diary_clien
                                       "length_minutes": "40"}).status_code == 403, path
     assert count(app, "checkins") == 1 and count(app, "flags") == 0
     assert count(app, "audit") == before
-    assert "Share this check-in" in later.get("/infusions/1").data.decode() or \
-        "Stop sharing this check-in" in later.get("/infusions/1").data.decode()
+    page = later.get("/infusions/1").data.decode()
+    assert "Edit<span" not in page and "Delete<span" not in page
 
 
 def test_deleting_an_infusion_keeps_a_revision_of_each_check_in(diary_client, app):
@@ -403,3 +446,23 @@ def test_a_diary_that_closes_between_page_and_button_says_so(diary_client, app, 
     response = diary_client.post("/check-ins/1/delete")
     assert response.status_code == 409 and "diary is closed" in response.data.decode()
     assert query(app, "SELECT deleted_at FROM checkins")[0][0] is None
+
+
+def test_sharing_words_only_for_a_patient_with_a_caregiver(diary_client, app, users, patient,
+                                                           fake_clock):
+    record(diary_client, started="2026-03-10T07:00")
+    check_in(diary_client, note="a note", note_private="y")
+    for path in ("/diary", "/infusions/1"):
+        page = diary_client.get(path).data.decode()
+        assert "Shared with your caregivers" not in page and "Not shared." not in page, path
+        assert "Share this check-in" not in page and "Stop sharing" not in page, path
+    carer = users.create("caregiver", name="Sam Lee")
+    with app.app_context():
+        join_care_team(patient["id"], carer["id"], "caregiver")
+    page = diary_client.get("/diary").data.decode()
+    assert "Shared with your caregivers." in page and "Stop sharing this check-in" in page
+    assert "The note is hidden from your caregivers." in page
+    # A closed diary is kept as it is, but what caregivers see can still change.
+    fake_clock.set(NOW + timedelta(hours=70))
+    page = users.client(patient).get("/infusions/1").data.decode()
+    assert "Stop sharing this check-in" in page
