@@ -252,7 +252,7 @@ def digest_message(settings: AlertSettings, items: list[DigestItem]) -> Message:
     patients: dict[int, list[DigestItem]] = {}
     for item in items:
         patients.setdefault(item.patient_id, []).append(item)
-    flags_text = _count(len(items), "new lasting flag")
+    flags_text = _count(len(items), "new non-urgent flag")
     if len(patients) == 1:
         first = items[0]
         opening = f"{_who(settings, first.patient_name)} has {flags_text} in the infusion diary."
@@ -264,8 +264,9 @@ def digest_message(settings: AlertSettings, items: list[DigestItem]) -> Message:
     return Message(DIGEST_SUBJECT, _body(
         [opening],
         names,
-        ["A lasting flag means something the patient noted is taking longer than usual to "
-         "settle. Please sign in and look at them:", settings.flags_link],
+        ["A non-urgent flag means something the patient noted is taking longer than usual to "
+         "settle, or a question they chose not to answer. Please sign in and look at them:",
+         settings.flags_link],
         [f"You get at most one of these e-mails every {_count(settings.digest_minutes, 'minute')}"
          "; urgent flags come at once, in e-mails of their own."],
         _footer(several=len(patients) > 1),

@@ -327,7 +327,7 @@ def test_a_digest_batches_lasting_flags_at_most_every_digest_minutes(
     assert sorted(m["To"] for m in smtp_server.messages) == sorted(d["email"] for d in doctors)
     for message in smtp_server.messages:
         assert message["Subject"] == "Lasting flags in the infusion diary"
-        assert body_of(message).startswith("A patient in your care has 3 new lasting flags")
+        assert body_of(message).startswith("A patient in your care has 3 new non-urgent flags")
         assert_no_health_detail(body_of(message))
     assert len(webhook_receiver.requests) == 3  # the webhook is per event, at once
 
@@ -347,7 +347,7 @@ def test_a_digest_batches_lasting_flags_at_most_every_digest_minutes(
     assert sorted(m["To"] for m in later) == sorted(d["email"] for d in doctors)
     for message in later:
         text = body_of(message)
-        assert text.startswith("2 patients in your care have 2 new lasting flags")
+        assert text.startswith("2 patients in your care have 2 new non-urgent flags")
         assert "Rivera" not in text and "Lee" not in text
         assert_no_health_detail(text)
     assert {r["state"] for r in outbox(app)} == {"delivered"}
