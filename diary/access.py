@@ -439,11 +439,7 @@ def who_has_seen(reader):
     return audit.for_patient_views(reader.id) if reader.role == "patient" else []
 
 
-
 # The clinic on every help screen, and the loop closed for the patient
-
-URGENT_HELP_FOR = timedelta(hours=24)
-REOPEN_WITHIN = timedelta(hours=24)
 
 
 def clinic_contacts(reader) -> list:
@@ -468,15 +464,6 @@ def own_flags(scope: Scope) -> list:
     return shown
 
 
-def urgent_help_due(scope: Scope) -> bool:
-    """After an urgent check-in, crisis help stays at the top of the patient's home until a
-    clinician acknowledges the flag or 24 hours pass."""
-    since = clock.now() - URGENT_HELP_FOR
-    return scope.is_own and any(
-        row["urgent"] and row["state"] == "open" and clock.from_db(row["latest_at"]) >= since
-        for row in flag_store.flags_of_patient(scope.patient_id))
-
-
 def looked_since_flag(reader, flag_row) -> bool:
     """Whether this clinician opened the patient's diary since the flag last changed."""
     return audit.viewed_since(reader.id, flag_row["patient_id"], flag_row["updated_at"])
@@ -484,7 +471,7 @@ def looked_since_flag(reader, flag_row) -> bool:
 
 def recently_acknowledged(reader, limit: int) -> list:
     """Flags of the clinician's patients acknowledged in the last 24 hours, which may be reopened."""
-    since = clock.to_db(clock.now() - REOPEN_WITHIN)
+    since = clock.to_db(clock.now() - flag_rules.REOPEN_WITHIN)
     return flag_store.recently_acknowledged(reader.id, since, limit)
 
 

@@ -376,3 +376,14 @@ def flag_from_row(row) -> Flag:
     )
 
 
+CRISIS_HELP_STAYS = timedelta(hours=24)
+REOPEN_WITHIN = timedelta(hours=24)
+"""How long a clinician may undo an acknowledgement ("Reopen")."""
+
+
+def crisis_help_due(flag_rows, now: datetime) -> bool:
+    """After an urgent check-in, crisis help stays at the top of the patient's home until a
+    clinician acknowledges the flag or 24 hours pass."""
+    since = now - CRISIS_HELP_STAYS
+    return any(row["urgent"] and row["state"] == "open" and clock.from_db(row["latest_at"]) >= since
+               for row in flag_rows)

@@ -4,8 +4,6 @@ The rules themselves are diary.rules.flags (pure); this module loads their input
 and keeps each flag's history: raised, updated, withdrawn, acknowledged, reopened.
 """
 
-from datetime import timedelta
-
 from ..rules import catalogue, clock, flags
 from ..rules.errors import FieldError
 from ..rules.schedule import InfusionWindow
@@ -118,15 +116,12 @@ def acknowledge(clinician_id: int, flag_row, note: str, note_for_patient: bool =
     return done
 
 
-REOPEN_WITHIN = timedelta(hours=24)
-
-
 def reopen(clinician_id: int, flag_row) -> bool:
     """"Reopen": undo an acknowledgement made in the last 24 hours; the flag is open again."""
     now = clock.now()
     with write() as tx:
         done = store.reopen(tx, flag_row["id"], at=clock.to_db(now),
-                            acknowledged_since=clock.to_db(now - REOPEN_WITHIN))
+                            acknowledged_since=clock.to_db(now - flags.REOPEN_WITHIN))
         if done:
             store.add_event(tx, flag_row["id"], "reopened", clock.to_db(now), clinician_id)
             care_store.refresh_care_lists(tx, flag_row["patient_id"])

@@ -95,7 +95,8 @@ def members_of_patient(patient_id: int):
     ).fetchall()
 
 
-CARE_LIST_COUNTS = """
+REFRESH_CARE_LISTS = """
+UPDATE care_team SET
     urgent_flags = CASE role WHEN 'clinician' THEN (SELECT count(*) FROM flags
         WHERE flags.patient_id = care_team.patient_id AND state = 'open' AND urgent = 1) ELSE 0 END,
     open_flags = CASE role WHEN 'clinician' THEN (SELECT count(*) FROM flags
@@ -106,6 +107,7 @@ CARE_LIST_COUNTS = """
     checkin_count = (SELECT count(*) FROM live_checkins
         WHERE live_checkins.patient_id = care_team.patient_id
         AND (shared = 1 OR care_team.role = 'clinician'))
+WHERE patient_id = ? AND ended_at IS NULL
 """
 """What each member's list sorts by, as that member may see it (see migration 0008)."""
 
@@ -113,8 +115,7 @@ CARE_LIST_COUNTS = """
 def refresh_care_lists(conn, patient_id: int) -> None:
     """Bring this patient's place in every list they are on up to date; call inside the write
     that changed their check-ins, sharing, flags or care team."""
-    conn.execute(f"UPDATE care_team SET {CARE_LIST_COUNTS}"
-                 " WHERE patient_id = ? AND ended_at IS NULL", (patient_id,))
+    conn.execute(REFRESH_CARE_LISTS, (patient_id,))
 
 
 CARE_LIST = """

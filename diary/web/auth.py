@@ -28,20 +28,25 @@ def register():
         return _home()
     form = RegisterForm()
     form.offer_time_zones(current_app.config["DEFAULT_TIME_ZONE"])
-    if form.validate_on_submit():
-        try:
-            user_id = accounts.register_patient(
-                email=form.email.data, name=form.name.data, password=form.password.data,
-                time_zone=form.time_zone.data, address=request.remote_addr or "unknown",
-                per_address=current_app.config["SIGNIN_FAILURES_PER_ADDRESS"],
-            )
-        except accounts.AccountError as error:
-            show_error(form, error)
-        else:
-            sessions.start(accounts.user(user_id))
-            flash("Your account is ready.", "success")
-            return _home()
+    if form.validate_on_submit() and register_with(form, accounts.register_patient,
+                                                     "Your account is ready."):
+        return _home()
     return render_template("auth/register.html", form=form)
+
+
+def register_with(form, create, welcome: str) -> bool:
+    """A new account from a registration form, made by `create` (which counts taken emails
+    against the address's throttle), then signed in; False with the reason beside its field."""
+    try:
+        user_id = create(email=form.email.data, name=form.name.data, password=form.password.data,
+                         time_zone=form.time_zone.data, address=request.remote_addr or "unknown",
+                         per_address=current_app.config["SIGNIN_FAILURES_PER_ADDRESS"])
+    except accounts.AccountError as error:
+        show_error(form, error)
+        return False
+    sessions.start(accounts.user(user_id))
+    flash(welcome, "success")
+    return True
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 """The care team: the patient's members and invitations, the invitation link, and leaving."""
 
+import functools
 import io
 
 import segno
@@ -8,10 +9,10 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_login import current_user
 
 from .. import access
-from ..services import accounts
 from ..services import care_team as care
-from . import sessions, timeline
-from .forms import EmptyForm, RegisterForm, pressed, show_error
+from . import timeline
+from .auth import register_with
+from .forms import EmptyForm, RegisterForm, pressed
 from .guards import role_required
 
 bp = Blueprint("team", __name__)
@@ -160,17 +161,8 @@ def _register_through_link(row, token):
         return render_template("team/sign_in_to_accept.html", invitation=row, token=token)
     form = RegisterForm()
     form.offer_time_zones(current_app.config["DEFAULT_TIME_ZONE"])
-    if form.validate_on_submit():
-        try:
-            user_id = care.register_and_accept(
-                row, name=form.name.data, email=form.email.data, password=form.password.data,
-                time_zone=form.time_zone.data, address=request.remote_addr or "unknown",
-                per_address=current_app.config["SIGNIN_FAILURES_PER_ADDRESS"],
-            )
-        except accounts.AccountError as error:
-            show_error(form, error)
-        else:
-            sessions.start(accounts.user(user_id))
-            flash("Your account is ready, and you are in the care team.", "success")
-            return redirect(url_for("pages.home"))
+    if form.validate_on_submit() and register_with(
+            form, functools.partial(care.register_and_accept, row),
+            "Your account is ready, and you are in the care team."):
+        return redirect(url_for("pages.home"))
     return render_template("team/register.html", form=form, invitation=row, token=token)

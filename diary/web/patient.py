@@ -50,11 +50,12 @@ def diary():
 
 def _care_words(scope) -> dict:
     """What the patient's pages say about their clinic: who it is, and whether anyone looked."""
+    own_flags = access.own_flags(scope)
     return {
         "clinic": access.clinic_contacts(current_user),
         "has_clinician": access.has_clinician(scope),
-        "flag_states": timeline.flag_states(access.own_flags(scope), current_user.time_zone),
-        "urgent_help": access.urgent_help_due(scope),
+        "flag_states": timeline.flag_states(own_flags, current_user.time_zone),
+        "urgent_help": flags.crisis_help_due(own_flags, clock.now()),
     }
 
 

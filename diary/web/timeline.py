@@ -239,7 +239,8 @@ def patient_rows(patients, latest_infusions, checkin_times, zone: str,
 
 
 def whole_time(when: str) -> Markup:
-    """"Tue 10 Mar, 12:45 pm" for a page: it may break after the comma, never inside the time."""
+    """"Tue 10 Mar, 12:45 pm" for a page: it may break after the comma, never inside the time.
+    Markup.format escapes the parts, so the markup is only the span."""
     day, comma, time = when.rpartition(", ")
     if not comma:
         return Markup('<span class="nw">{}</span>').format(when)
